@@ -1,0 +1,336 @@
+import { CloseCode } from "./close_code.ts";
+import { applyMask } from "./mask.ts";
+import { Opcode } from "./opcode.ts";
+import { ProtocolError } from "./protocol_error.ts";
+
+/** Where {@linkcode FrameDecoder} delivers what it reads. */
+export interface FrameHandler {
+  /**
+   * A data frame. `opcode` is the message's (text or binary) for every
+   * fragment; `first` and `fin` tell where in the message it stands; `rsv1`
+   * is the message's RSV1 (compressed, RFC 7692).
+   */
+  onData(
+    payload: Uint8Array,
+    opcode: number,
+    first: boolean,
+    fin: boolean,
+    rsv1: boolean,
+  ): void;
+  /** A close, ping or pong frame; may arrive between fragments. */
+  onControl(opcode: number, payload: Uint8Array): void;
+}
+
+/** Options for {@linkcode FrameDecoder}. */
+export interface FrameDecoderOptions {
+  /** `"server"` expects masked frames, `"client"` unmasked ones. */
+  role: "server" | "client";
+  /** Largest message, across all its fragments (default 64 MiB). */
+  maxMessageSize?: number;
+  /** Most fragments in one message (default 8,192). */
+  maxFragments?: number;
+  /** Whether RSV1 was negotiated (permessage-deflate). */
+  allowRsv1?: boolean;
+}
+
+/** The default largest message: 64 MiB. */
+export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
+/** The default most fragments in one message. */
+export const DEFAULT_MAX_FRAGMENTS = 8192;
+
+const HEADER = 0;
+const PAYLOAD = 1;
+const FAILED = 2;
+const EMPTY = new Uint8Array(0);
+const MAX_SAFE_HIGH = 0x1fffff; // high 32 bits of Number.MAX_SAFE_INTEGER
+
+/**
+ * An incremental RFC 6455 frame decoder. Fed any chunking, from one byte at a
+ * time to megabytes, it resumes mid-header and mid-payload. Payloads that lie
+ * inside one chunk are delivered as views of it, unmasked in place: `push()`
+ * takes ownership of the chunks it is given. Every limit is checked on the
+ * header, before anything is allocated.
+ *
+ * @example Decoding the RFC 6455 §5.7 masked "Hello"
+ * ```ts
+ * import { FrameDecoder } from "@edgesocket/edgesocket/codec";
+ * const decoder = new FrameDecoder({
+ *   onData: (payload) => console.log(new TextDecoder().decode(payload)), // "Hello"
+ *   onControl: () => {},
+ * }, { role: "server" });
+ * decoder.push(new Uint8Array([0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]));
+ * ```
+ */
+export class FrameDecoder {
+  #handler: FrameHandler;
+  #expectMask: boolean;
+  #maxMessageSize: number;
+  #maxFragments: number;
+  #allowRsv1: boolean;
+
+  #state = HEADER;
+  #header = new Uint8Array(14);
+  #headerFill = 0;
+
+  #fin = false;
+  #opcode = 0;
+  #first = false;
+  #masked = false;
+  #mask = new Uint8Array(4);
+  #length = 0;
+  #payload: Uint8Array = EMPTY;
+  #payloadFill = 0;
+
+  #messageOpcode = 0;
+  #messageRsv1 = false;
+  #messageSize = 0;
+  #fragments = 0;
+
+  /**
+   * @param handler Receives frames as they complete.
+   * @param options Role and limits.
+   */
+  constructor(handler: FrameHandler, options: FrameDecoderOptions) {
+    this.#handler = handler;
+    this.#expectMask = options.role === "server";
+    this.#maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.#maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
+    this.#allowRsv1 = options.allowRsv1 ?? false;
+  }
+
+  /** Whether a frame or a fragmented message is part-way through. */
+  get isMidMessage(): boolean {
+    return this.#state !== HEADER || this.#headerFill > 0 ||
+      this.#messageOpcode !== 0;
+  }
+
+  /**
+   * Feeds bytes. Complete frames go to the handler before it returns.
+   *
+   * @param chunk The bytes; the decoder may unmask them in place and keep views.
+   * @throws {ProtocolError} On the first violation; later input is ignored.
+   */
+  push(chunk: Uint8Array): void {
+    if (this.#state === FAILED) return;
+    try {
+      this.#push(chunk);
+    } catch (error) {
+      this.#state = FAILED;
+      throw error;
+    }
+  }
+
+  #push(chunk: Uint8Array): void {
+    const end = chunk.length;
+    let pos = 0;
+    while (pos < end) {
+      if (this.#state === HEADER) {
+        if (this.#headerFill === 0 && end - pos >= 2) {
+          const need = this.#headerSize(chunk[pos], chunk[pos + 1]);
+          if (end - pos >= need) {
+            this.#readHeader(chunk, pos);
+            pos += need;
+            pos = this.#startPayload(chunk, pos);
+            continue;
+          }
+        }
+        pos = this.#fillHeader(chunk, pos);
+        continue;
+      }
+      // PAYLOAD, across chunk boundaries: copy into the owned buffer.
+      const take = Math.min(end - pos, this.#length - this.#payloadFill);
+      this.#payload.set(chunk.subarray(pos, pos + take), this.#payloadFill);
+      this.#payloadFill += take;
+      pos += take;
+      if (this.#payloadFill === this.#length) {
+        const payload = this.#payload;
+        this.#payload = EMPTY;
+        this.#state = HEADER;
+        this.#deliver(payload);
+      }
+    }
+  }
+
+  #fillHeader(chunk: Uint8Array, pos: number): number {
+    const header = this.#header;
+    if (this.#headerFill < 2) {
+      header[this.#headerFill++] = chunk[pos++];
+      if (this.#headerFill < 2 || pos === chunk.length) return pos;
+    }
+    const need = this.#headerSize(header[0], header[1]);
+    const take = Math.min(need - this.#headerFill, chunk.length - pos);
+    header.set(chunk.subarray(pos, pos + take), this.#headerFill);
+    this.#headerFill += take;
+    pos += take;
+    if (this.#headerFill === need) {
+      this.#headerFill = 0;
+      this.#readHeader(header, 0);
+      pos = this.#startPayload(chunk, pos);
+    }
+    return pos;
+  }
+
+  // Validates the first two bytes and returns the whole header's size.
+  #headerSize(b0: number, b1: number): number {
+    const opcode = b0 & 0x0f;
+    const fin = (b0 & 0x80) !== 0;
+    if (b0 & 0x30) fail(CloseCode.ProtocolError, "Reserved bits RSV2/RSV3 set");
+    if (b0 & 0x40) {
+      if (!this.#allowRsv1) {
+        fail(CloseCode.ProtocolError, "RSV1 set without an extension");
+      }
+      if (opcode !== Opcode.Text && opcode !== Opcode.Binary) {
+        fail(
+          CloseCode.ProtocolError,
+          "RSV1 set on a frame that does not start a message",
+        );
+      }
+    }
+    const len7 = b1 & 0x7f;
+    switch (opcode) {
+      case Opcode.Continuation:
+        if (this.#messageOpcode === 0) {
+          fail(
+            CloseCode.ProtocolError,
+            "Continuation frame without a message to continue",
+          );
+        }
+        break;
+      case Opcode.Text:
+      case Opcode.Binary:
+        if (this.#messageOpcode !== 0) {
+          fail(
+            CloseCode.ProtocolError,
+            "New data frame inside a fragmented message",
+          );
+        }
+        break;
+      case Opcode.Close:
+      case Opcode.Ping:
+      case Opcode.Pong:
+        if (!fin) fail(CloseCode.ProtocolError, "Fragmented control frame");
+        if (len7 > 125) {
+          fail(CloseCode.ProtocolError, "Control frame payload over 125 bytes");
+        }
+        break;
+      default:
+        fail(
+          CloseCode.ProtocolError,
+          `Reserved opcode 0x${opcode.toString(16)}`,
+        );
+    }
+    const masked = (b1 & 0x80) !== 0;
+    if (masked !== this.#expectMask) {
+      fail(
+        CloseCode.ProtocolError,
+        masked
+          ? "Masked frame from the server"
+          : "Unmasked frame from the client",
+      );
+    }
+    return (len7 < 126 ? 2 : len7 === 126 ? 4 : 10) + (masked ? 4 : 0);
+  }
+
+  #readHeader(buf: Uint8Array, at: number): void {
+    const b0 = buf[at];
+    const b1 = buf[at + 1];
+    const opcode = b0 & 0x0f;
+    this.#fin = (b0 & 0x80) !== 0;
+    this.#masked = (b1 & 0x80) !== 0;
+    let length = b1 & 0x7f;
+    let p = at + 2;
+    if (length === 126) {
+      length = (buf[p] << 8) | buf[p + 1];
+      p += 2;
+    } else if (length === 127) {
+      const high = ((buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) |
+        buf[p + 3]) >>> 0;
+      const low = ((buf[p + 4] << 24) | (buf[p + 5] << 16) |
+        (buf[p + 6] << 8) | buf[p + 7]) >>> 0;
+      if (high > MAX_SAFE_HIGH) {
+        fail(CloseCode.MessageTooBig, "Frame length above 2^53-1");
+      }
+      length = high * 0x100000000 + low;
+      p += 8;
+    }
+    if (this.#masked) {
+      const mask = this.#mask;
+      mask[0] = buf[p];
+      mask[1] = buf[p + 1];
+      mask[2] = buf[p + 2];
+      mask[3] = buf[p + 3];
+    }
+    this.#length = length;
+    if (opcode >= Opcode.Close) {
+      this.#opcode = opcode;
+      return;
+    }
+    if (opcode === Opcode.Continuation) {
+      this.#first = false;
+      this.#messageSize += length;
+      this.#fragments++;
+    } else {
+      this.#first = true;
+      this.#messageOpcode = opcode;
+      this.#messageRsv1 = (b0 & 0x40) !== 0;
+      this.#messageSize = length;
+      this.#fragments = 1;
+    }
+    this.#opcode = this.#messageOpcode;
+    if (this.#messageSize > this.#maxMessageSize) {
+      fail(
+        CloseCode.MessageTooBig,
+        `Message over the ${this.#maxMessageSize}-byte limit`,
+      );
+    }
+    if (this.#fragments > this.#maxFragments) {
+      fail(
+        CloseCode.MessageTooBig,
+        `Message over the ${this.#maxFragments}-fragment limit`,
+      );
+    }
+  }
+
+  #startPayload(chunk: Uint8Array, pos: number): number {
+    const length = this.#length;
+    if (length === 0) {
+      this.#deliver(EMPTY);
+      return pos;
+    }
+    if (chunk.length - pos >= length) {
+      const payload = chunk.subarray(pos, pos + length);
+      if (this.#masked) applyMask(payload, this.#mask);
+      this.#deliverUnmasked(payload);
+      return pos + length;
+    }
+    this.#payload = new Uint8Array(length);
+    this.#payloadFill = 0;
+    this.#state = PAYLOAD;
+    return pos;
+  }
+
+  #deliver(payload: Uint8Array): void {
+    if (this.#masked && payload.length > 0) applyMask(payload, this.#mask);
+    this.#deliverUnmasked(payload);
+  }
+
+  #deliverUnmasked(payload: Uint8Array): void {
+    const opcode = this.#opcode;
+    if (opcode >= Opcode.Close) {
+      this.#handler.onControl(opcode, payload);
+      return;
+    }
+    const fin = this.#fin;
+    const rsv1 = this.#messageRsv1;
+    if (fin) {
+      this.#messageOpcode = 0;
+      this.#messageSize = 0;
+      this.#fragments = 0;
+    }
+    this.#handler.onData(payload, opcode, this.#first, fin, rsv1);
+  }
+}
+
+function fail(code: number, message: string): never {
+  throw new ProtocolError(code, message);
+}

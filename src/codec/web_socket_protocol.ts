@@ -1,0 +1,329 @@
+import { CloseCode, isValidWireCloseCode } from "./close_code.ts";
+import { encodeClosePayload, encodeFrame } from "./frame_encoder.ts";
+import { FrameDecoder, type FrameDecoderOptions } from "./frame_decoder.ts";
+import { Opcode } from "./opcode.ts";
+import { ProtocolError } from "./protocol_error.ts";
+
+/** What {@linkcode WebSocketProtocol} reports, and where its bytes go. */
+export interface ProtocolHandler {
+  /** Bytes to send, in order (a frame may be a header and a payload). */
+  write(chunks: Uint8Array[]): void;
+  /** A complete text message. */
+  onText(text: string): void;
+  /** A complete binary message: a view, valid until the next `receive()`. */
+  onBinary(data: Uint8Array): void;
+  /** A ping arrived (already answered when `autoPong` is on). */
+  onPing?(payload: Uint8Array): void;
+  /** A pong arrived. */
+  onPong?(payload: Uint8Array): void;
+  /**
+   * The closing handshake completed (`wasClean`), or the connection failed
+   * (`wasClean` false, with the code sent). The transport should end now.
+   */
+  onClose(code: number, reason: string, wasClean: boolean): void;
+}
+
+/** Options for {@linkcode WebSocketProtocol}. */
+export interface WebSocketProtocolOptions
+  extends Omit<FrameDecoderOptions, "role"> {
+  /** `"server"` (default) or `"client"`, which masks what it sends. */
+  role?: "server" | "client";
+  /** Answer pings with pongs (default `true`). */
+  autoPong?: boolean;
+}
+
+/** The protocol's state, as WHATWG `readyState` counts it. */
+export const ProtocolState = {
+  /** Open: messages flow both ways. */
+  Open: 1,
+  /** A close frame was sent; waiting for the peer's. */
+  Closing: 2,
+  /** Closed or failed: input is ignored. */
+  Closed: 3,
+} as const;
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const encoder = new TextEncoder();
+
+/**
+ * A sans-I/O RFC 6455 endpoint: bytes in through `receive()`, messages and
+ * outgoing bytes out through a {@linkcode ProtocolHandler}. It reassembles
+ * fragments, validates UTF-8 as fragments arrive, answers pings and runs the
+ * closing handshake; it has no sockets and no timers (the caller times the
+ * wait for the peer's close).
+ *
+ * @example An echo endpoint over any byte stream
+ * ```ts
+ * import { WebSocketProtocol } from "@edgesocket/edgesocket/codec";
+ * const sent: Uint8Array[] = [];
+ * const ws: WebSocketProtocol = new WebSocketProtocol({
+ *   write: (chunks) => sent.push(...chunks),
+ *   onText: (text) => ws.sendText(text),
+ *   onBinary: (data) => ws.sendBinary(data),
+ *   onClose: () => {},
+ * });
+ * ws.receive(new Uint8Array([0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]));
+ * console.log(sent[0]); // Uint8Array(7) [ 129, 5, 72, 101, 108, 108, 111 ]
+ * ```
+ */
+export class WebSocketProtocol {
+  #handler: ProtocolHandler;
+  #decoder: FrameDecoder;
+  #mask: boolean;
+  #autoPong: boolean;
+  #state: number = ProtocolState.Open;
+  #fragments: Uint8Array[] = [];
+  #fragmentBytes = 0;
+  #textDecoder: TextDecoder | null = null;
+  #textParts: string[] = [];
+
+  /**
+   * @param handler Receives messages and the bytes to send.
+   * @param options Role, limits and ping handling.
+   */
+  constructor(
+    handler: ProtocolHandler,
+    options: WebSocketProtocolOptions = {},
+  ) {
+    this.#handler = handler;
+    const role = options.role ?? "server";
+    this.#mask = role === "client";
+    this.#autoPong = options.autoPong ?? true;
+    this.#decoder = new FrameDecoder(this, { ...options, role });
+  }
+
+  /** `1` open, `2` closing, `3` closed. */
+  get state(): number {
+    return this.#state;
+  }
+
+  /**
+   * Feeds bytes from the transport. A protocol violation fails the
+   * connection with its close code; input after that is ignored.
+   *
+   * @param chunk The bytes; the protocol takes ownership of them.
+   */
+  receive(chunk: Uint8Array): void {
+    if (this.#state === ProtocolState.Closed) return;
+    try {
+      this.#decoder.push(chunk);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.fail(error.closeCode, error.message);
+    }
+  }
+
+  /** Whether a frame or a fragmented message is part-way through. */
+  get isMidMessage(): boolean {
+    return this.#decoder.isMidMessage;
+  }
+
+  /**
+   * Sends a text message.
+   *
+   * @param text The message.
+   */
+  sendText(text: string): void {
+    this.sendFrame(Opcode.Text, encoder.encode(text));
+  }
+
+  /**
+   * Sends a binary message: exactly the view's bytes.
+   *
+   * @param data The message.
+   */
+  sendBinary(data: Uint8Array): void {
+    this.sendFrame(Opcode.Binary, data);
+  }
+
+  /**
+   * Sends one frame, for callers that encode their own payloads (a
+   * compressed message, a fragment).
+   *
+   * @param opcode The opcode.
+   * @param payload The payload.
+   * @param options FIN and RSV1.
+   */
+  sendFrame(
+    opcode: number,
+    payload: Uint8Array,
+    options: { fin?: boolean; rsv1?: boolean } = {},
+  ): void {
+    if (this.#state !== ProtocolState.Open) return;
+    this.#handler.write(
+      encodeFrame(opcode, payload, { ...options, mask: this.#mask }),
+    );
+  }
+
+  /**
+   * Sends a ping.
+   *
+   * @param payload At most 125 bytes.
+   * @throws {RangeError} When the payload is over 125 bytes.
+   */
+  ping(payload: Uint8Array = new Uint8Array(0)): void {
+    if (payload.length > 125) {
+      throw new RangeError("Ping payload must be at most 125 bytes");
+    }
+    this.sendFrame(Opcode.Ping, payload);
+  }
+
+  /**
+   * Starts the closing handshake: sends a close frame and waits for the
+   * peer's (the caller times the wait).
+   *
+   * @param code The close code, or none.
+   * @param reason At most 123 UTF-8 bytes.
+   * @throws {RangeError} When the reason is over 123 UTF-8 bytes.
+   */
+  close(code?: number, reason = ""): void {
+    const payload = encodeClosePayload(code, reason);
+    if (this.#state !== ProtocolState.Open) return;
+    this.#handler.write(
+      encodeFrame(Opcode.Close, payload, { mask: this.#mask }),
+    );
+    this.#state = ProtocolState.Closing;
+  }
+
+  /**
+   * Fails the connection (RFC 6455 §7.1.7): sends a close frame with the code
+   * if none was sent yet, ignores further input, and reports `onClose` with
+   * `wasClean` false.
+   *
+   * @param code The close code to send.
+   * @param reason Why, for the peer and the log.
+   */
+  fail(code: number, reason: string): void {
+    if (this.#state === ProtocolState.Closed) return;
+    if (this.#state === ProtocolState.Open) {
+      const text = encoder.encode(reason).length <= 123 ? reason : "";
+      this.#handler.write(
+        encodeFrame(Opcode.Close, encodeClosePayload(code, text), {
+          mask: this.#mask,
+        }),
+      );
+    }
+    this.#state = ProtocolState.Closed;
+    this.#fragments = [];
+    this.#textParts = [];
+    this.#handler.onClose(code, reason, false);
+  }
+
+  /**
+   * The transport ended, or the wait for the peer's close ran out: reports
+   * 1006 (closed abnormally) unless already closed.
+   */
+  abort(): void {
+    if (this.#state === ProtocolState.Closed) return;
+    this.#state = ProtocolState.Closed;
+    this.#fragments = [];
+    this.#textParts = [];
+    this.#handler.onClose(CloseCode.Abnormal, "", false);
+  }
+
+  /** @internal FrameHandler: one data frame. */
+  onData(
+    payload: Uint8Array,
+    opcode: number,
+    first: boolean,
+    fin: boolean,
+    _rsv1: boolean,
+  ): void {
+    if (this.#state === ProtocolState.Closed) return;
+    if (opcode === Opcode.Text) {
+      if (first && fin) {
+        this.#handler.onText(decodeText(payload, false));
+        return;
+      }
+      // Validate each fragment as it comes: a bad sequence fails at once,
+      // a code point split across fragments is carried over by the stream.
+      this.#textDecoder ??= new TextDecoder("utf-8", {
+        fatal: true,
+        ignoreBOM: true,
+      });
+      this.#textParts.push(decodeText(payload, true, this.#textDecoder));
+      if (!fin) return;
+      const tail = decodeText(new Uint8Array(0), false, this.#textDecoder);
+      const text = this.#textParts.join("") + tail;
+      this.#textParts = [];
+      this.#handler.onText(text);
+      return;
+    }
+    if (first && fin) {
+      this.#handler.onBinary(payload);
+      return;
+    }
+    this.#fragments.push(payload);
+    this.#fragmentBytes += payload.length;
+    if (!fin) return;
+    const data = new Uint8Array(this.#fragmentBytes);
+    let at = 0;
+    for (const part of this.#fragments) {
+      data.set(part, at);
+      at += part.length;
+    }
+    this.#fragments = [];
+    this.#fragmentBytes = 0;
+    this.#handler.onBinary(data);
+  }
+
+  /** @internal FrameHandler: one control frame. */
+  onControl(opcode: number, payload: Uint8Array): void {
+    if (this.#state === ProtocolState.Closed) return;
+    if (opcode === Opcode.Ping) {
+      if (this.#autoPong && this.#state === ProtocolState.Open) {
+        this.sendFrame(Opcode.Pong, payload);
+      }
+      this.#handler.onPing?.(payload);
+    } else if (opcode === Opcode.Pong) {
+      this.#handler.onPong?.(payload);
+    } else {
+      this.#receiveClose(payload);
+    }
+  }
+
+  #receiveClose(payload: Uint8Array): void {
+    let code: number = CloseCode.NoStatus;
+    let reason = "";
+    if (payload.length === 1) {
+      throw new ProtocolError(
+        CloseCode.ProtocolError,
+        "Close payload of 1 byte",
+      );
+    }
+    if (payload.length >= 2) {
+      code = (payload[0] << 8) | payload[1];
+      if (!isValidWireCloseCode(code)) {
+        throw new ProtocolError(
+          CloseCode.ProtocolError,
+          `Invalid close code ${code}`,
+        );
+      }
+      reason = decodeText(payload.subarray(2), false);
+    }
+    if (this.#state === ProtocolState.Open) {
+      // RFC 6455 §5.5.1: answer with a close echoing the code.
+      this.#handler.write(
+        encodeFrame(
+          Opcode.Close,
+          encodeClosePayload(code === CloseCode.NoStatus ? undefined : code),
+          { mask: this.#mask },
+        ),
+      );
+    }
+    this.#state = ProtocolState.Closed;
+    this.#handler.onClose(code, reason, true);
+  }
+}
+
+function decodeText(
+  bytes: Uint8Array,
+  stream: boolean,
+  decoder: TextDecoder = utf8,
+): string {
+  try {
+    return decoder.decode(bytes, { stream });
+  } catch {
+    throw new ProtocolError(CloseCode.InvalidPayload, "Invalid UTF-8 in text");
+  }
+}
