@@ -1,0 +1,13 @@
+/** The echo app on Node 20, through the codec: `deno task serve:node`. */
+import { serve } from "../src/adapters/node.ts";
+import { createEchoApp } from "./echo.ts";
+
+const port = Number(process.env.PORT ?? 8000);
+serve(
+  { fetch: createEchoApp().fetch, port, hostname: process.env.HOST },
+  (info) => {
+    console.log(
+      `edgesocket echo on Node ${process.version}: http://localhost:${info.port}/`,
+    );
+  },
+);

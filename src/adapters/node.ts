@@ -1,0 +1,212 @@
+/**
+ * The Node.js adapter: Hono's own Node server (`@hono/node-server`) serves
+ * HTTP; its `upgrade` requests are routed by Hono, and the sockets are driven
+ * by the edgesocket codec, not by `ws`.
+ *
+ * @example
+ * ```ts ignore
+ * import { Hono } from "hono";
+ * import { upgradeWebSocket } from "@edgesocket/edgesocket";
+ * import { serve } from "@edgesocket/edgesocket/node";
+ *
+ * const app = new Hono();
+ * app.get("/echo", upgradeWebSocket(() => ({ onMessage: (e, ws) => ws.send(e.data as string) })));
+ * serve({ fetch: app.fetch, port: 8000 });
+ * ```
+ *
+ * @module
+ */
+import { createAdaptorServer } from "@hono/node-server";
+import { type IncomingMessage, type Server, STATUS_CODES } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import {
+  createCodecAdapter,
+  type PendingUpgrade,
+  PLACEHOLDER_STATUS,
+} from "../core/codec_upgrade.ts";
+import { RUNTIME_ADAPTER } from "../core/runtime_adapter.ts";
+import type { WebSocketConnection } from "../core/web_socket_connection.ts";
+
+export { upgradeWebSocket } from "../hono/upgrade_web_socket.ts";
+
+/** The app's fetch, as Hono's `app.fetch`. */
+export type FetchHandler = (
+  request: Request,
+  env: Record<string | symbol, unknown>,
+) => Response | Promise<Response>;
+
+/** Options for {@linkcode serve}. */
+export interface NodeServeOptions {
+  /** The app's fetch (`app.fetch`). */
+  fetch: FetchHandler;
+  /** Port (default 8000; 0 picks a free one). */
+  port?: number;
+  /** Host to bind (default all interfaces). */
+  hostname?: string;
+}
+
+// Headers of the app's answer that must not reach a 101 (RFC 9110 §7.6.1).
+const SKIPPED = new Set([
+  "connection",
+  "content-length",
+  "content-type",
+  "keep-alive",
+  "transfer-encoding",
+  "upgrade",
+  "sec-websocket-accept",
+  "sec-websocket-extensions",
+  "sec-websocket-protocol",
+]);
+
+/**
+ * Serves a Hono app on Node with WebSocket routes driven by the codec.
+ *
+ * @param options The app's fetch, port and host.
+ * @param onListen Called with the bound address.
+ * @returns The Node HTTP server.
+ *
+ * @example
+ * ```ts ignore
+ * const server = serve({ fetch: app.fetch, port: 0 }, (info) => console.log(info.port));
+ * ```
+ */
+export function serve(
+  options: NodeServeOptions,
+  onListen?: (info: AddressInfo) => void,
+): Server {
+  const server = createAdaptorServer({
+    fetch: options.fetch as never,
+  }) as Server;
+  attachWebSocket(server, options.fetch);
+  server.listen(options.port ?? 8000, options.hostname, () => {
+    onListen?.(server.address() as AddressInfo);
+  });
+  return server;
+}
+
+/**
+ * Routes a Node HTTP server's `upgrade` requests through the app, and drives
+ * the accepted ones with the codec.
+ *
+ * @param server A Node HTTP server (for example from `createAdaptorServer`).
+ * @param fetch The app's fetch.
+ *
+ * @example
+ * ```ts ignore
+ * const server = createAdaptorServer({ fetch: app.fetch });
+ * attachWebSocket(server, app.fetch);
+ * server.listen(8000);
+ * ```
+ */
+export function attachWebSocket(server: Server, fetch: FetchHandler): void {
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    handleUpgrade(fetch, req, socket as Socket, head).catch((error) => {
+      console.error(error);
+      writeResponse(
+        socket,
+        new Response("Internal Server Error\n", { status: 500 }),
+      );
+    });
+  });
+}
+
+async function handleUpgrade(
+  fetch: FetchHandler,
+  req: IncomingMessage,
+  socket: Socket,
+  head: Buffer,
+): Promise<void> {
+  socket.on("error", ignore);
+  let pending: PendingUpgrade | undefined;
+  const adapter = createCodecAdapter("node", (p) => (pending = p));
+  const response = await fetch(toRequest(req), {
+    incoming: req,
+    outgoing: undefined,
+    [RUNTIME_ADAPTER]: adapter,
+  });
+  if (socket.destroyed) return;
+  if (!pending || response.status !== PLACEHOLDER_STATUS) {
+    await writeResponse(socket, response);
+    return;
+  }
+  const lines = ["HTTP/1.1 101 Switching Protocols"];
+  for (const [name, value] of Object.entries(pending.headers)) {
+    lines.push(`${name}: ${value}`);
+  }
+  response.headers.forEach((value, name) => {
+    if (!SKIPPED.has(name)) lines.push(`${name}: ${value}`);
+  });
+  socket.write(lines.join("\r\n") + "\r\n\r\n");
+  socket.setNoDelay(true);
+  socket.setTimeout(0);
+  const connection = pending.start({
+    write(chunks) {
+      if (chunks.length === 1) {
+        socket.write(chunks[0]);
+        return;
+      }
+      socket.cork();
+      for (const chunk of chunks) socket.write(chunk);
+      socket.uncork();
+    },
+    end: () => socket.end(),
+    destroy: () => socket.destroy(),
+    get bufferedAmount() {
+      return socket.writableLength;
+    },
+  });
+  pipeSocket(socket, connection, head);
+}
+
+function pipeSocket(
+  socket: Socket,
+  connection: WebSocketConnection,
+  head: Buffer,
+): void {
+  socket.off("error", ignore);
+  socket.on("error", (error) => connection.receiveEnd(error));
+  socket.on("close", () => connection.receiveEnd());
+  socket.on("end", () => connection.receiveEnd());
+  // Plain Uint8Array views: a Buffer's slice() would not copy.
+  if (head.length > 0) connection.receive(toUint8Array(head));
+  socket.on("data", (chunk: Buffer) => connection.receive(toUint8Array(chunk)));
+}
+
+function toRequest(req: IncomingMessage): Request {
+  const headers = new Headers();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
+  }
+  const url = new URL(
+    req.url ?? "/",
+    `http://${req.headers.host ?? "localhost"}`,
+  );
+  return new Request(url, { method: req.method, headers });
+}
+
+async function writeResponse(
+  socket: Duplex,
+  response: Response,
+): Promise<void> {
+  if (socket.destroyed) return;
+  const body = new Uint8Array(await response.arrayBuffer());
+  const lines = [
+    `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ""}`,
+  ];
+  response.headers.forEach((value, name) => {
+    if (name !== "content-length" && name !== "connection") {
+      lines.push(`${name}: ${value}`);
+    }
+  });
+  lines.push(`Content-Length: ${body.length}`, "Connection: close");
+  socket.end(
+    Buffer.concat([Buffer.from(lines.join("\r\n") + "\r\n\r\n"), body]),
+  );
+}
+
+function toUint8Array(chunk: Buffer): Uint8Array {
+  return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+function ignore(): void {}

@@ -1,0 +1,52 @@
+import type { ExtensionOffer } from "../codec/mod.ts";
+import type { WebSocketSession } from "./web_socket_session.ts";
+
+/** Limits and timers, resolved to numbers, that every adapter applies. */
+export interface ConnectionLimits {
+  /** Largest message in bytes (1009 above it). */
+  maxMessageSize: number;
+  /** Most fragments in one message (1009 above it). */
+  maxFragments: number;
+  /** Close a silent peer after this many ms (0: off). */
+  idleTimeout: number;
+  /** Wait this many ms for the peer's close frame. */
+  closeTimeout: number;
+}
+
+/** A validated upgrade, handed to the runtime's adapter. */
+export interface AcceptedUpgrade {
+  /** The upgrade request. */
+  request: Request;
+  /** The env the app was called with (Bun's server, Workers bindings …). */
+  env: unknown;
+  /** The client's `Sec-WebSocket-Key`. */
+  key: string;
+  /** The chosen subprotocol, or `""`. */
+  protocol: string;
+  /** The extensions the client offered. */
+  extensionOffers: ExtensionOffer[];
+  /** Limits and timers. */
+  limits: ConnectionLimits;
+  /** The session that runs the route's handlers. */
+  session: WebSocketSession<unknown>;
+}
+
+/**
+ * One runtime's way to turn a validated request into an open socket. It
+ * answers with the response the app returns (a 101 where the runtime builds
+ * one; a placeholder the server completes where the codec writes it).
+ */
+export interface RuntimeAdapter {
+  /** `"deno"`, `"cloudflare"`, `"bun"`, `"node"`, `"memory"`. */
+  readonly name: string;
+  /** Upgrades: the session's `open()` follows once the socket is open. */
+  upgrade(upgrade: AcceptedUpgrade): Response | Promise<Response>;
+}
+
+/**
+ * The env key under which a server that drives sockets itself (the Node
+ * adapter, the in-memory test client) offers its {@linkcode RuntimeAdapter}.
+ */
+export const RUNTIME_ADAPTER: unique symbol = Symbol.for(
+  "edgesocket.adapter",
+) as never;

@@ -1,0 +1,20 @@
+/**
+ * The closures a runtime adapter gives for one open socket: the only part
+ * of a connection that differs between Deno, Workers, Bun and the codec.
+ */
+export interface SocketDriver {
+  /** Sends a text or binary message (exactly the view's bytes). */
+  send(data: string | Uint8Array): void;
+  /** Starts the closing handshake with any code the server may send. */
+  close(code?: number, reason?: string): void;
+  /** Sends a ping, where the runtime can. */
+  ping?(data: Uint8Array): void;
+  /** The runtime's `readyState`. */
+  readonly readyState: number;
+  /** Bytes queued and not yet sent, where the runtime reports it. */
+  readonly bufferedAmount: number;
+  /** The agreed extensions. */
+  readonly extensions: string;
+  /** The runtime's own socket object. */
+  readonly raw: unknown;
+}

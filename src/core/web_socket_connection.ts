@@ -1,0 +1,363 @@
+import {
+  CloseCode,
+  isApplicationCloseCode,
+  type ProtocolHandler,
+  WebSocketProtocol,
+} from "../codec/mod.ts";
+import type { ByteTransport } from "./byte_transport.ts";
+import { type SendData, toBytes } from "./send_data.ts";
+import {
+  type BinaryType,
+  createCloseEvent,
+  createErrorEvent,
+  createMessageEvent,
+  type MessageData,
+  type WebSocketCloseEvent,
+  type WebSocketErrorEvent,
+  type WebSocketMessageEvent,
+  type WebSocketOpenEvent,
+} from "./web_socket_events.ts";
+
+/** Options for {@linkcode WebSocketConnection}. */
+export interface WebSocketConnectionOptions {
+  /** The agreed subprotocol (`""` for none). */
+  protocol?: string;
+  /** The agreed extensions header (`""` for none). */
+  extensions?: string;
+  /** The request URL. */
+  url?: string;
+  /** `"server"` (default) or `"client"`. */
+  role?: "server" | "client";
+  /** Largest message, across fragments (default 64 MiB). Over it: 1009. */
+  maxMessageSize?: number;
+  /** Most fragments in one message (default 8,192). Over it: 1009. */
+  maxFragments?: number;
+  /** How long to wait for the peer's close frame, in ms (default 5,000). */
+  closeTimeout?: number;
+  /**
+   * Close a peer that sends nothing, not even a pong, for this long, in ms
+   * (0, the default, turns it off). A ping goes out at half of it.
+   */
+  idleTimeout?: number;
+}
+
+interface EventMap {
+  open: WebSocketOpenEvent;
+  message: WebSocketMessageEvent;
+  close: WebSocketCloseEvent;
+  error: WebSocketErrorEvent;
+}
+
+type Listener<K extends keyof EventMap> = (event: EventMap[K]) => void;
+
+const OPEN_EVENT: WebSocketOpenEvent = { type: "open" };
+
+/**
+ * A WebSocket connection over any {@linkcode ByteTransport}, with the surface
+ * of the WHATWG `WebSocket`: `readyState`, `bufferedAmount`, `protocol`,
+ * `extensions`, `url`, `binaryType`, `send`, `close`, and the events `open`,
+ * `message`, `error`, `close`. It adds `ping()` and answers pings itself.
+ *
+ * The adapter that owns the transport calls `open()` once its handlers are
+ * attached, then `receive()` with every chunk read and `receiveEnd()` when
+ * the stream ends.
+ *
+ * @example Over an in-memory transport
+ * ```ts
+ * import { WebSocketConnection } from "@edgesocket/edgesocket";
+ * const written: Uint8Array[] = [];
+ * const ws = new WebSocketConnection({
+ *   write: (chunks) => written.push(...chunks),
+ *   end: () => {},
+ *   destroy: () => {},
+ *   bufferedAmount: 0,
+ * });
+ * ws.addEventListener("message", (e) => ws.send(e.data as string));
+ * ws.open();
+ * ws.receive(new Uint8Array([0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]));
+ * console.log(written[0].length); // 7: the unmasked "Hello" echoed
+ * ```
+ */
+export class WebSocketConnection implements ProtocolHandler {
+  /** `readyState` value: not open yet. */
+  static readonly CONNECTING = 0;
+  /** `readyState` value: open. */
+  static readonly OPEN = 1;
+  /** `readyState` value: closing handshake under way. */
+  static readonly CLOSING = 2;
+  /** `readyState` value: closed. */
+  static readonly CLOSED = 3;
+
+  /** The agreed subprotocol, or `""`. */
+  readonly protocol: string;
+  /** The agreed extensions, or `""`. */
+  readonly extensions: string;
+  /** The URL the connection was opened on. */
+  readonly url: string;
+  /** How binary messages arrive: `"arraybuffer"` (default), `"blob"`, `"uint8array"`. */
+  binaryType: BinaryType = "arraybuffer";
+  /** Called on open, like `WebSocket.onopen`. */
+  onopen: Listener<"open"> | null = null;
+  /** Called on each message, like `WebSocket.onmessage`. */
+  onmessage: Listener<"message"> | null = null;
+  /** Called once when the connection closes, like `WebSocket.onclose`. */
+  onclose: Listener<"close"> | null = null;
+  /** Called on an error, like `WebSocket.onerror`. */
+  onerror: Listener<"error"> | null = null;
+
+  #transport: ByteTransport;
+  #protocol: WebSocketProtocol;
+  #readyState = 0;
+  #listeners: { [K in keyof EventMap]?: Listener<K>[] } = {};
+  #closeTimeout: number;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  #idleTimeout: number;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastReceived = 0;
+
+  /**
+   * @param transport Where frames are written.
+   * @param options Agreed protocol and extensions, limits and timeouts.
+   */
+  constructor(
+    transport: ByteTransport,
+    options: WebSocketConnectionOptions = {},
+  ) {
+    this.#transport = transport;
+    this.protocol = options.protocol ?? "";
+    this.extensions = options.extensions ?? "";
+    this.url = options.url ?? "";
+    this.#closeTimeout = options.closeTimeout ?? 5000;
+    this.#idleTimeout = options.idleTimeout ?? 0;
+    this.#protocol = new WebSocketProtocol(this, {
+      role: options.role ?? "server",
+      maxMessageSize: options.maxMessageSize,
+      maxFragments: options.maxFragments,
+    });
+  }
+
+  /** `0` connecting, `1` open, `2` closing, `3` closed. */
+  get readyState(): number {
+    return this.#readyState;
+  }
+
+  /** Bytes queued by `send()` and not yet flushed to the peer. */
+  get bufferedAmount(): number {
+    return this.#transport.bufferedAmount;
+  }
+
+  /**
+   * Adds an event listener.
+   *
+   * @param type `"open"`, `"message"`, `"close"` or `"error"`.
+   * @param listener Called with the event.
+   */
+  addEventListener<K extends keyof EventMap>(
+    type: K,
+    listener: Listener<K>,
+  ): void {
+    ((this.#listeners[type] ??= []) as Listener<K>[]).push(listener);
+  }
+
+  /**
+   * Removes an event listener.
+   *
+   * @param type The event type.
+   * @param listener The listener added before.
+   */
+  removeEventListener<K extends keyof EventMap>(
+    type: K,
+    listener: Listener<K>,
+  ): void {
+    const list = this.#listeners[type] as Listener<K>[] | undefined;
+    const at = list?.indexOf(listener) ?? -1;
+    if (at !== -1) list!.splice(at, 1);
+  }
+
+  /** For the adapter: the 101 is written and handlers attached. Fires `open`. */
+  open(): void {
+    if (this.#readyState !== 0) return;
+    this.#readyState = 1;
+    this.#lastReceived = Date.now();
+    this.#armIdleTimer();
+    this.#emit("open", OPEN_EVENT);
+  }
+
+  /**
+   * For the adapter: bytes read from the transport.
+   *
+   * @param chunk The bytes; the connection takes ownership of them.
+   */
+  receive(chunk: Uint8Array): void {
+    if (this.#idleTimeout > 0) this.#lastReceived = Date.now();
+    this.#protocol.receive(chunk);
+  }
+
+  /**
+   * For the adapter: the transport ended or failed. Without a completed
+   * closing handshake this is a 1006 close.
+   *
+   * @param error The transport's error, if any.
+   */
+  receiveEnd(error?: unknown): void {
+    if (error !== undefined && this.#readyState < 2) {
+      this.#emit("error", createErrorEvent(error));
+    }
+    this.#protocol.abort();
+  }
+
+  /**
+   * Sends a message: a string as text; an `ArrayBuffer` or view as binary,
+   * exactly its bytes; a `Blob` as binary once read.
+   *
+   * @param data The message.
+   * @throws {DOMException} `InvalidStateError` before the connection opens.
+   */
+  send(data: SendData): void {
+    if (this.#readyState === 0) {
+      throw new DOMException("WebSocket is not open yet", "InvalidStateError");
+    }
+    if (this.#readyState !== 1) return;
+    if (typeof data === "string") this.#protocol.sendText(data);
+    else if (data instanceof Blob) {
+      data.arrayBuffer().then((buffer) =>
+        this.#protocol.sendBinary(new Uint8Array(buffer))
+      );
+    } else this.#protocol.sendBinary(toBytes(data));
+  }
+
+  /**
+   * Sends a ping.
+   *
+   * @param data Up to 125 bytes of payload.
+   * @throws {RangeError} When the payload is over 125 bytes.
+   */
+  ping(data: string | ArrayBuffer | ArrayBufferView = new Uint8Array(0)): void {
+    if (this.#readyState !== 1) return;
+    this.#protocol.ping(
+      typeof data === "string" ? new TextEncoder().encode(data) : toBytes(data),
+    );
+  }
+
+  /**
+   * Starts the closing handshake, with the WHATWG rules.
+   *
+   * @param code 1000 or 3000–4999.
+   * @param reason At most 123 UTF-8 bytes.
+   * @throws {DOMException} `InvalidAccessError` for another code, `SyntaxError`
+   * for a longer reason.
+   */
+  close(code?: number, reason?: string): void {
+    if (code !== undefined && !isApplicationCloseCode(code)) {
+      throw new DOMException(
+        `Close code must be 1000 or 3000-4999, got ${code}`,
+        "InvalidAccessError",
+      );
+    }
+    if (reason !== undefined && new TextEncoder().encode(reason).length > 123) {
+      throw new DOMException(
+        "Close reason must be at most 123 UTF-8 bytes",
+        "SyntaxError",
+      );
+    }
+    this.closeWith(
+      code ?? (reason ? CloseCode.Normal : undefined),
+      reason ?? "",
+    );
+  }
+
+  /**
+   * Starts the closing handshake with any code the server may send (1001
+   * going away, 1008, 1009, 1011, 1013 …), for the library's own use.
+   *
+   * @param code The close code, or none.
+   * @param reason At most 123 UTF-8 bytes.
+   */
+  closeWith(code: number | undefined, reason = ""): void {
+    if (this.#readyState >= 2) return;
+    this.#readyState = 2;
+    this.#protocol.close(code, reason);
+    this.#closeTimer = setTimeout(() => {
+      // RFC 6455 §7.1.1: the peer never answered; end TCP ourselves.
+      this.#transport.destroy();
+      this.#protocol.abort();
+    }, this.#closeTimeout);
+  }
+
+  /** Drops the connection now, without a closing handshake (1006). */
+  terminate(): void {
+    this.#transport.destroy();
+    this.#protocol.abort();
+  }
+
+  /** @internal ProtocolHandler. */
+  write(chunks: Uint8Array[]): void {
+    this.#transport.write(chunks);
+  }
+
+  /** @internal ProtocolHandler. */
+  onText(text: string): void {
+    this.#emit("message", createMessageEvent(text));
+  }
+
+  /** @internal ProtocolHandler. */
+  onBinary(data: Uint8Array): void {
+    this.#emit(
+      "message",
+      createMessageEvent(toBinaryType(data, this.binaryType)),
+    );
+  }
+
+  /** @internal ProtocolHandler. */
+  onClose(code: number, reason: string, wasClean: boolean): void {
+    clearTimeout(this.#closeTimer);
+    clearTimeout(this.#idleTimer);
+    this.#readyState = 3;
+    if (wasClean || code !== CloseCode.Abnormal) this.#transport.end();
+    this.#emit("close", createCloseEvent(code, reason, wasClean));
+    this.#listeners = {};
+  }
+
+  #armIdleTimer(): void {
+    if (this.#idleTimeout <= 0) return;
+    const half = this.#idleTimeout / 2;
+    this.#idleTimer = setTimeout(() => {
+      const silent = Date.now() - this.#lastReceived;
+      if (silent >= this.#idleTimeout) {
+        this.terminate();
+        return;
+      }
+      if (silent >= half - 1) this.ping();
+      this.#armIdleTimer();
+    }, half);
+  }
+
+  #emit<K extends keyof EventMap>(type: K, event: EventMap[K]): void {
+    const handler = this[`on${type}`] as Listener<K> | null;
+    const list = this.#listeners[type] as Listener<K>[] | undefined;
+    if (handler) this.#call(handler, event);
+    if (list) { for (const listener of list) this.#call(listener, event); }
+  }
+
+  #call<K extends keyof EventMap>(
+    listener: Listener<K>,
+    event: EventMap[K],
+  ): void {
+    try {
+      listener(event);
+    } catch (error) {
+      // An application error never reaches the decoder; it is reported.
+      if (event.type === "error") console.error(error);
+      else this.#emit("error", createErrorEvent(error));
+    }
+  }
+}
+
+function toBinaryType(data: Uint8Array, type: BinaryType): MessageData {
+  if (type === "uint8array") return data;
+  const buffer =
+    data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+      ? data.buffer as ArrayBuffer
+      : Uint8Array.prototype.slice.call(data).buffer;
+  return type === "blob" ? new Blob([buffer]) : buffer;
+}

@@ -1,0 +1,128 @@
+import { isApplicationCloseCode } from "../codec/mod.ts";
+import type { SendData } from "./send_data.ts";
+import { toBytes } from "./send_data.ts";
+import type { SocketDriver } from "./socket_driver.ts";
+import type { BinaryType } from "./web_socket_events.ts";
+
+const encoder = new TextEncoder();
+
+/**
+ * The socket handlers receive: the same on every runtime. Richer than Hono's
+ * `WSContext`: `ping`, `bufferedAmount`, `extensions`, and `data`, typed
+ * per-connection state set before the upgrade.
+ *
+ * @example In a handler
+ * ```ts ignore
+ * app.get("/ws", upgradeWebSocket((c) => ({
+ *   onMessage(event, ws) {
+ *     ws.send(`${ws.data.user} said ${event.data}`);
+ *   },
+ * })));
+ * ```
+ */
+export class WebSocketContext<D = unknown> {
+  /** The agreed subprotocol, or `""`. */
+  readonly protocol: string;
+  /** The URL of the upgrade request. */
+  readonly url: URL;
+  /** Per-connection data, set before the upgrade. */
+  data: D;
+  /** How binary messages arrive (`"arraybuffer"` by default). */
+  binaryType: BinaryType = "arraybuffer";
+  #driver: SocketDriver | undefined;
+
+  /**
+   * @param init The protocol, URL and data; the driver comes at open.
+   */
+  constructor(init: { protocol: string; url: URL; data: D }) {
+    this.protocol = init.protocol;
+    this.url = init.url;
+    this.data = init.data;
+  }
+
+  /** @internal The adapter's socket, once open. */
+  attach(driver: SocketDriver): void {
+    this.#driver = driver;
+  }
+
+  /** `0` connecting, `1` open, `2` closing, `3` closed. */
+  get readyState(): number {
+    return this.#driver?.readyState ?? 0;
+  }
+
+  /** Bytes queued and not yet sent (0 where the runtime cannot tell). */
+  get bufferedAmount(): number {
+    return this.#driver?.bufferedAmount ?? 0;
+  }
+
+  /** The agreed extensions, or `""`. */
+  get extensions(): string {
+    return this.#driver?.extensions ?? "";
+  }
+
+  /** The runtime's own socket. */
+  get raw(): unknown {
+    return this.#driver?.raw;
+  }
+
+  /** Whether `ping()` does anything on this runtime (not on Workers). */
+  get canPing(): boolean {
+    return this.#driver?.ping !== undefined;
+  }
+
+  /**
+   * Sends a message; a view is sent as exactly its bytes.
+   *
+   * @param data A string, `ArrayBuffer`, view or `Blob`.
+   * @throws {DOMException} `InvalidStateError` before the socket opens.
+   */
+  send(data: SendData): void {
+    const driver = this.#driver;
+    if (!driver) {
+      throw new DOMException("WebSocket is not open yet", "InvalidStateError");
+    }
+    if (driver.readyState !== 1) return;
+    if (typeof data === "string") driver.send(data);
+    else if (data instanceof Blob) {
+      data.arrayBuffer().then((b) => {
+        if (driver.readyState === 1) driver.send(new Uint8Array(b));
+      });
+    } else driver.send(toBytes(data));
+  }
+
+  /**
+   * Sends a ping where the runtime can (see `canPing`).
+   *
+   * @param data Up to 125 bytes.
+   */
+  ping(data: string | ArrayBuffer | ArrayBufferView = new Uint8Array(0)): void {
+    if (this.#driver?.readyState !== 1) return;
+    this.#driver.ping?.(
+      typeof data === "string" ? encoder.encode(data) : toBytes(data),
+    );
+  }
+
+  /**
+   * Closes with the WHATWG rules.
+   *
+   * @param code 1000 or 3000–4999.
+   * @param reason At most 123 UTF-8 bytes.
+   * @throws {DOMException} `InvalidAccessError` for another code, `SyntaxError`
+   * for a longer reason.
+   */
+  close(code?: number, reason?: string): void {
+    if (code !== undefined && !isApplicationCloseCode(code)) {
+      throw new DOMException(
+        `Close code must be 1000 or 3000-4999, got ${code}`,
+        "InvalidAccessError",
+      );
+    }
+    if (reason !== undefined && encoder.encode(reason).length > 123) {
+      throw new DOMException(
+        "Close reason must be at most 123 UTF-8 bytes",
+        "SyntaxError",
+      );
+    }
+    this.#driver?.close(code ?? (reason ? 1000 : undefined), reason ?? "");
+  }
+}

@@ -1,0 +1,199 @@
+import { CloseCode } from "../codec/mod.ts";
+import type { SocketDriver } from "./socket_driver.ts";
+import type { WebSocketContext } from "./web_socket_context.ts";
+import {
+  createCloseEvent,
+  createErrorEvent,
+  createMessageEvent,
+  type MessageData,
+  type WebSocketCloseEvent,
+  type WebSocketErrorEvent,
+  type WebSocketMessageEvent,
+  type WebSocketOpenEvent,
+} from "./web_socket_events.ts";
+
+/** The handlers of one WebSocket route, in Hono's shape. */
+export interface WebSocketEvents<D = unknown> {
+  /** The socket is open; fires before any message, on every runtime. */
+  onOpen?: (
+    event: WebSocketOpenEvent,
+    ws: WebSocketContext<D>,
+  ) => void | Promise<void>;
+  /** A message arrived. */
+  onMessage?: (
+    event: WebSocketMessageEvent,
+    ws: WebSocketContext<D>,
+  ) => void | Promise<void>;
+  /** The socket closed; fires exactly once. */
+  onClose?: (
+    event: WebSocketCloseEvent,
+    ws: WebSocketContext<D>,
+  ) => void | Promise<void>;
+  /** A handler threw, or the transport failed. */
+  onError?: (
+    event: WebSocketErrorEvent,
+    ws: WebSocketContext<D>,
+  ) => void | Promise<void>;
+}
+
+const OPEN: WebSocketOpenEvent = { type: "open" };
+
+/**
+ * Runs a route's handlers for one socket with the same guarantees on every
+ * runtime: open before any message (messages that arrive first are held),
+ * close exactly once, binary data as `binaryType` asks, and the message size
+ * limit enforced where the runtime has no knob of its own.
+ *
+ * @example What an adapter does with it
+ * ```ts ignore
+ * const session = new WebSocketSession(events, ctx, { maxMessageSize });
+ * socket.onopen = () => session.open(driver);
+ * socket.onmessage = (e) => session.message(e.data);
+ * socket.onclose = (e) => session.close(e.code, e.reason, e.wasClean);
+ * ```
+ */
+export class WebSocketSession<D = unknown> {
+  readonly #events: WebSocketEvents<D>;
+  readonly #ctx: WebSocketContext<D>;
+  readonly #maxMessageSize: number;
+  #state: 0 | 1 | 2 = 0; // before open, open, closed
+  #held: MessageData[] | null = null;
+  #driver: SocketDriver | undefined;
+
+  /**
+   * @param events The route's handlers.
+   * @param ctx The context handed to them.
+   * @param options `maxMessageSize` to enforce here (0: the runtime does it).
+   */
+  constructor(
+    events: WebSocketEvents<D>,
+    ctx: WebSocketContext<D>,
+    options: { maxMessageSize?: number } = {},
+  ) {
+    this.#events = events;
+    this.#ctx = ctx;
+    this.#maxMessageSize = options.maxMessageSize ?? 0;
+  }
+
+  /** The context the handlers see. */
+  get context(): WebSocketContext<D> {
+    return this.#ctx;
+  }
+
+  /**
+   * The socket is open: attach it, fire `onOpen`, then deliver anything held.
+   *
+   * @param driver The runtime's closures for this socket.
+   */
+  open(driver: SocketDriver): void {
+    if (this.#state !== 0) return;
+    this.#ctx.attach(driver);
+    this.#driver = driver;
+    this.#state = 1;
+    this.#run(this.#events.onOpen, OPEN);
+    const held = this.#held;
+    this.#held = null;
+    if (held) { for (const data of held) this.message(data); }
+  }
+
+  /**
+   * A message arrived from the runtime.
+   *
+   * @param data Text, or binary in any of the runtimes' forms.
+   */
+  message(data: MessageData): void {
+    if (this.#state === 2) return;
+    if (this.#state === 0) {
+      (this.#held ??= []).push(data);
+      return;
+    }
+    if (this.#maxMessageSize > 0 && isOver(data, this.#maxMessageSize)) {
+      // The runtime has no limit of its own: the same 1009 as the codec's.
+      this.#driver?.close(CloseCode.MessageTooBig, "Message too big");
+      return;
+    }
+    const handler = this.#events.onMessage;
+    if (handler) this.#run(handler, createMessageEvent(this.#convert(data)));
+  }
+
+  /**
+   * The socket closed. Fires `onClose` once; later calls do nothing.
+   *
+   * @param code The close code.
+   * @param reason The reason.
+   * @param wasClean Whether the closing handshake completed.
+   */
+  close(code: number, reason: string, wasClean: boolean): void {
+    if (this.#state === 2) return;
+    this.#state = 2;
+    this.#held = null;
+    this.#run(this.#events.onClose, createCloseEvent(code, reason, wasClean));
+  }
+
+  /**
+   * The runtime reported an error.
+   *
+   * @param error What went wrong.
+   */
+  error(error: unknown): void {
+    if (this.#state === 2) return;
+    const handler = this.#events.onError;
+    if (handler) this.#call(handler, createErrorEvent(error));
+    else console.error(error);
+  }
+
+  #convert(data: MessageData): MessageData {
+    if (typeof data === "string") return data;
+    const type = this.#ctx.binaryType;
+    if (data instanceof Blob) return data;
+    const bytes = data instanceof Uint8Array
+      ? data
+      : new Uint8Array(data as ArrayBuffer);
+    if (type === "uint8array") return bytes;
+    const buffer =
+      bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+        ? bytes.buffer as ArrayBuffer
+        : Uint8Array.prototype.slice.call(bytes).buffer;
+    return type === "blob" ? new Blob([buffer]) : buffer;
+  }
+
+  #run<E>(
+    handler:
+      | ((event: E, ws: WebSocketContext<D>) => void | Promise<void>)
+      | undefined,
+    event: E,
+  ): void {
+    if (!handler) return;
+    try {
+      const result = handler(event, this.#ctx);
+      if (result instanceof Promise) result.catch((e) => this.error(e));
+    } catch (error) {
+      this.error(error);
+    }
+  }
+
+  #call(
+    handler: (
+      event: WebSocketErrorEvent,
+      ws: WebSocketContext<D>,
+    ) => void | Promise<void>,
+    event: WebSocketErrorEvent,
+  ): void {
+    try {
+      const result = handler(event, this.#ctx);
+      if (result instanceof Promise) result.catch((e) => console.error(e));
+    } catch (error) {
+      console.error(error);
+    }
+  }
+}
+
+function isOver(data: MessageData, max: number): boolean {
+  if (typeof data === "string") {
+    // UTF-8 takes 1 to 3 bytes per UTF-16 unit: encode only when in doubt.
+    return data.length > max ||
+      (data.length * 3 > max && new TextEncoder().encode(data).length > max);
+  }
+  if (data instanceof Blob) return data.size > max;
+  return (data as ArrayBuffer).byteLength > max;
+}

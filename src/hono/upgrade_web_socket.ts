@@ -1,0 +1,182 @@
+import type { Context, Env, MiddlewareHandler } from "hono";
+import {
+  DEFAULT_MAX_FRAGMENTS,
+  DEFAULT_MAX_MESSAGE_SIZE,
+  getHeader,
+  HandshakeError,
+  isUpgradeRequest,
+  type ProtocolSelector,
+  selectProtocol,
+  validateUpgradeRequest,
+} from "../codec/mod.ts";
+import {
+  RUNTIME_ADAPTER,
+  type RuntimeAdapter,
+} from "../core/runtime_adapter.ts";
+import { WebSocketContext } from "../core/web_socket_context.ts";
+import {
+  type WebSocketEvents,
+  WebSocketSession,
+} from "../core/web_socket_session.ts";
+import { denoAdapter, isDeno } from "../adapters/deno.ts";
+
+/** Options for {@linkcode upgradeWebSocket}. */
+export interface UpgradeWebSocketOptions<D = undefined, E extends Env = Env> {
+  /** Subprotocols: a preference list, or a callback given the client's offers. */
+  protocols?: ProtocolSelector;
+  /** Allowed `Origin` values, or a predicate; any other origin gets 403. */
+  origins?: readonly string[] | ((origin: string) => boolean);
+  /** Per-connection data, computed from the request before the upgrade. */
+  data?: (c: Context<E>) => D | Promise<D>;
+  /** Largest message in bytes (default 64 MiB); above it the socket closes 1009. */
+  maxMessageSize?: number;
+  /** Most fragments in one message (default 8,192), where the codec decodes. */
+  maxFragments?: number;
+  /** Close a peer silent this long, in ms (default 120,000; 0 turns it off). */
+  idleTimeout?: number;
+  /** Wait this long for the peer's close frame, in ms (default 5,000). */
+  closeTimeout?: number;
+}
+
+/** Adapters the middleware can find from globals, tried after the env's own. */
+const detected: Array<[() => boolean, RuntimeAdapter]> = [[
+  isDeno,
+  denoAdapter,
+]];
+
+/**
+ * Registers a runtime adapter found by a global check (Bun, Workers).
+ *
+ * @param isPresent Whether the runtime is this one.
+ * @param adapter The adapter.
+ *
+ * @example
+ * ```ts ignore
+ * registerRuntimeAdapter(() => typeof WebSocketPair === "function", cloudflareAdapter);
+ * ```
+ */
+export function registerRuntimeAdapter(
+  isPresent: () => boolean,
+  adapter: RuntimeAdapter,
+): void {
+  if (!detected.some(([, a]) => a === adapter)) {
+    detected.unshift([isPresent, adapter]);
+  }
+}
+
+function findAdapter(env: unknown): RuntimeAdapter | undefined {
+  const own = (env as Record<symbol, RuntimeAdapter> | undefined)
+    ?.[RUNTIME_ADAPTER];
+  if (own) return own;
+  return detected.find(([isPresent]) => isPresent())?.[1];
+}
+
+function refuse(
+  status: number,
+  reason: string,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(reason + "\n", {
+    status,
+    headers: { "Content-Type": "text/plain; charset=utf-8", ...headers },
+  });
+}
+
+function isAllowedOrigin(
+  origin: string | null,
+  origins: UpgradeWebSocketOptions<unknown, Env>["origins"],
+): boolean {
+  if (!origins) return true;
+  if (origin === null) return false;
+  return typeof origins === "function"
+    ? origins(origin)
+    : origins.includes(origin);
+}
+
+/**
+ * Hono middleware that upgrades a route to WebSocket on any runtime: the
+ * native upgrade on Deno, Workers and Bun, the codec on Node. Handlers have
+ * Hono's shape (`onOpen`, `onMessage`, `onClose`, `onError`).
+ *
+ * A request that is not an upgrade gets 426; a forbidden `Origin` 403; a
+ * malformed handshake 400 (or 426 for another version), each with a one-line
+ * reason. Authentication is ordinary middleware before this one.
+ *
+ * @param createEvents Builds the handlers from the request's context.
+ * @param options Subprotocols, origins, per-connection data, limits.
+ * @returns The middleware.
+ *
+ * @example An echo route
+ * ```ts ignore
+ * import { Hono } from "hono";
+ * import { upgradeWebSocket } from "@edgesocket/edgesocket";
+ * const app = new Hono();
+ * app.get("/echo", upgradeWebSocket(() => ({
+ *   onMessage(event, ws) {
+ *     ws.send(event.data as string);
+ *   },
+ * })));
+ * ```
+ */
+export function upgradeWebSocket<D = undefined, E extends Env = Env>(
+  createEvents: (
+    c: Context<E>,
+  ) => WebSocketEvents<D> | Promise<WebSocketEvents<D>>,
+  options: UpgradeWebSocketOptions<D, E> = {},
+): MiddlewareHandler<E> {
+  const limits = {
+    maxMessageSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+    maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
+    idleTimeout: options.idleTimeout ?? 120_000,
+    closeTimeout: options.closeTimeout ?? 5_000,
+  };
+  return async (c) => {
+    const request = c.req.raw;
+    if (!isUpgradeRequest(request.headers)) {
+      return refuse(
+        426,
+        "Expected a WebSocket upgrade request (Upgrade: websocket)",
+        {
+          "Upgrade": "websocket",
+        },
+      );
+    }
+    const origin = getHeader(request.headers, "origin");
+    if (!isAllowedOrigin(origin, options.origins)) {
+      return refuse(403, `Origin not allowed: ${origin ?? "(none)"}`);
+    }
+    let key: string, offered: string[], extensionOffers;
+    try {
+      ({ key, protocols: offered, extensions: extensionOffers } =
+        validateUpgradeRequest(request));
+    } catch (error) {
+      if (!(error instanceof HandshakeError)) throw error;
+      return refuse(error.status, error.message, error.headers);
+    }
+    const adapter = findAdapter(c.env);
+    if (!adapter) return refuse(501, "No WebSocket upgrade on this runtime");
+    const events = await createEvents(c);
+    const protocol = selectProtocol(offered, options.protocols) ?? "";
+    const data = (options.data ? await options.data(c) : undefined) as D;
+    const ctx = new WebSocketContext<D>({
+      protocol,
+      url: new URL(request.url),
+      data,
+    });
+    const session = new WebSocketSession<D>(events, ctx, {
+      // The codec enforces the limit while decoding; native runtimes here.
+      maxMessageSize: adapter.name === "node" || adapter.name === "memory"
+        ? 0
+        : limits.maxMessageSize,
+    });
+    return adapter.upgrade({
+      request,
+      env: c.env,
+      key,
+      protocol,
+      extensionOffers,
+      limits,
+      session: session as WebSocketSession<unknown>,
+    });
+  };
+}
