@@ -18,22 +18,22 @@ export interface WebSocketEvents<D = unknown> {
   onOpen?: (
     event: WebSocketOpenEvent,
     ws: WebSocketContext<D>,
-  ) => void | Promise<void>;
+  ) => unknown;
   /** A message arrived. */
   onMessage?: (
     event: WebSocketMessageEvent,
     ws: WebSocketContext<D>,
-  ) => void | Promise<void>;
+  ) => unknown;
   /** The socket closed; fires exactly once. */
   onClose?: (
     event: WebSocketCloseEvent,
     ws: WebSocketContext<D>,
-  ) => void | Promise<void>;
+  ) => unknown;
   /** A handler threw, or the transport failed. */
   onError?: (
     event: WebSocketErrorEvent,
     ws: WebSocketContext<D>,
-  ) => void | Promise<void>;
+  ) => unknown;
 }
 
 const OPEN: WebSocketOpenEvent = { type: "open" };
@@ -159,7 +159,7 @@ export class WebSocketSession<D = unknown> {
 
   #run<E>(
     handler:
-      | ((event: E, ws: WebSocketContext<D>) => void | Promise<void>)
+      | ((event: E, ws: WebSocketContext<D>) => unknown)
       | undefined,
     event: E,
   ): void {
@@ -176,7 +176,7 @@ export class WebSocketSession<D = unknown> {
     handler: (
       event: WebSocketErrorEvent,
       ws: WebSocketContext<D>,
-    ) => void | Promise<void>,
+    ) => unknown,
     event: WebSocketErrorEvent,
   ): void {
     try {

@@ -118,7 +118,7 @@ function isAllowedOrigin(
  * })));
  * ```
  */
-export function upgradeWebSocket<D = undefined, E extends Env = Env>(
+export function upgradeWebSocket<D = unknown, E extends Env = Env>(
   createEvents: (
     c: Context<E>,
   ) => WebSocketEvents<D> | Promise<WebSocketEvents<D>>,

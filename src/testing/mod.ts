@@ -1,0 +1,19 @@
+/**
+ * Testing helpers: open a WebSocket to a Hono app's route in-process, with
+ * no network, through the real codec.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect } from "@edgesocket/edgesocket/testing";
+ * const ws = await connect(app, "/echo");
+ * ws.send("hi");
+ * await ws.nextMessage(); // "hi"
+ * ```
+ *
+ * @module
+ */
+export { connect, type ConnectOptions, type FetchApp } from "./connect.ts";
+export {
+  type ClosedInfo,
+  WebSocketTestClient,
+} from "./web_socket_test_client.ts";
