@@ -20,20 +20,27 @@
  * @module
  */
 export {
+  registerRuntimeAdapter,
+  type UpgradeContext,
   upgradeWebSocket,
   type UpgradeWebSocketOptions,
 } from "./src/hono/upgrade_web_socket.ts";
 export { WebSocketContext } from "./src/core/web_socket_context.ts";
-export {
-  type WebSocketEvents,
-  WebSocketSession,
-} from "./src/core/web_socket_session.ts";
+export { type WebSocketEvents, WebSocketSession } from "./src/core/web_socket_session.ts";
 export {
   WebSocketConnection,
   type WebSocketConnectionOptions,
+  type WebSocketEventMap,
+  type WebSocketListener,
 } from "./src/core/web_socket_connection.ts";
 export type { ByteTransport } from "./src/core/byte_transport.ts";
 export type { SocketDriver } from "./src/core/socket_driver.ts";
+export {
+  type AcceptedUpgrade,
+  type ConnectionLimits,
+  RUNTIME_ADAPTER,
+  type RuntimeAdapter,
+} from "./src/core/runtime_adapter.ts";
 export { type SendData, toBytes } from "./src/core/send_data.ts";
 export {
   type BinaryType,
@@ -46,4 +53,11 @@ export {
   type WebSocketMessageEvent,
   type WebSocketOpenEvent,
 } from "./src/core/web_socket_events.ts";
-export { CloseCode, HandshakeError, ProtocolError } from "./src/codec/mod.ts";
+export {
+  CloseCode,
+  type ExtensionOffer,
+  HandshakeError,
+  ProtocolError,
+  type ProtocolHandler,
+  type ProtocolSelector,
+} from "./src/codec/mod.ts";

@@ -14,11 +14,12 @@
  *
  * @module
  */
-import type {
-  AcceptedUpgrade,
-  RuntimeAdapter,
-} from "../core/runtime_adapter.ts";
+import type { AcceptedUpgrade, RuntimeAdapter } from "../core/runtime_adapter.ts";
+
+export type { AcceptedUpgrade, ConnectionLimits, RuntimeAdapter } from "../core/runtime_adapter.ts";
 import type { SocketDriver } from "../core/socket_driver.ts";
+
+export * from "../hono/upgrade_web_socket.ts";
 
 declare const Deno: {
   upgradeWebSocket(
@@ -27,7 +28,17 @@ declare const Deno: {
   ): { socket: WebSocket; response: Response };
 };
 
-/** Whether this is Deno with a native upgrade. */
+/**
+ * Whether this is Deno with a native upgrade.
+ *
+ * @returns `true` on Deno.
+ *
+ * @example
+ * ```ts
+ * import { isDeno } from "@edgesocket/edgesocket/deno";
+ * console.log(typeof isDeno()); // "boolean"
+ * ```
+ */
 export function isDeno(): boolean {
   return typeof Deno !== "undefined" &&
     typeof Deno?.upgradeWebSocket === "function";
@@ -66,8 +77,7 @@ export const denoAdapter: RuntimeAdapter = {
     };
     socket.onopen = () => session.open(driver);
     socket.onmessage = (event) => session.message(event.data);
-    socket.onclose = (event) =>
-      session.close(event.code, event.reason, event.wasClean);
+    socket.onclose = (event) => session.close(event.code, event.reason, event.wasClean);
     socket.onerror = (event) =>
       session.error(
         (event as ErrorEvent).error ?? new Error("WebSocket error"),

@@ -28,7 +28,7 @@ import {
 import { RUNTIME_ADAPTER } from "../core/runtime_adapter.ts";
 import type { WebSocketConnection } from "../core/web_socket_connection.ts";
 
-export { upgradeWebSocket } from "../hono/upgrade_web_socket.ts";
+export * from "../hono/upgrade_web_socket.ts";
 
 /** The app's fetch, as Hono's `app.fetch`. */
 export type FetchHandler = (

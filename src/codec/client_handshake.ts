@@ -1,9 +1,6 @@
 import { computeAcceptKey } from "./accept_key.ts";
 import { encodeBase64 } from "./base64.ts";
-import {
-  type ExtensionOffer,
-  parseExtensionOffers,
-} from "./extension_offers.ts";
+import { type ExtensionOffer, parseExtensionOffers } from "./extension_offers.ts";
 import { HandshakeError } from "./handshake_error.ts";
 import { hasHeaderToken } from "./header_tokens.ts";
 import { getHeader, type HeadersInput } from "./server_handshake.ts";

@@ -87,6 +87,8 @@ export class FrameDecoder {
   #fragments = 0;
 
   /**
+   * Creates the instance.
+   *
    * @param handler Receives frames as they complete.
    * @param options Role and limits.
    */
@@ -223,9 +225,7 @@ export class FrameDecoder {
     if (masked !== this.#expectMask) {
       fail(
         CloseCode.ProtocolError,
-        masked
-          ? "Masked frame from the server"
-          : "Unmasked frame from the client",
+        masked ? "Masked frame from the server" : "Unmasked frame from the client",
       );
     }
     return (len7 < 126 ? 2 : len7 === 126 ? 4 : 10) + (masked ? 4 : 0);

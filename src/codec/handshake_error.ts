@@ -16,6 +16,8 @@ export class HandshakeError extends Error {
   readonly headers: Record<string, string>;
 
   /**
+   * Creates the instance.
+   *
    * @param status The HTTP status.
    * @param message A one-line reason, sent as the response body.
    * @param headers Extra response headers.

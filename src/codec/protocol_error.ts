@@ -14,6 +14,8 @@ export class ProtocolError extends Error {
   readonly closeCode: number;
 
   /**
+   * Creates the instance.
+   *
    * @param closeCode The close code to answer with.
    * @param message A sentence-case description of the violation.
    */

@@ -1,15 +1,8 @@
 import { computeAcceptKey } from "./accept_key.ts";
 import { isWebSocketKey } from "./base64.ts";
-import {
-  type ExtensionOffer,
-  parseExtensionOffers,
-} from "./extension_offers.ts";
+import { type ExtensionOffer, parseExtensionOffers } from "./extension_offers.ts";
 import { HandshakeError } from "./handshake_error.ts";
-import {
-  hasHeaderToken,
-  isHttpToken,
-  splitHeaderList,
-} from "./header_tokens.ts";
+import { hasHeaderToken, isHttpToken, splitHeaderList } from "./header_tokens.ts";
 
 /** Headers as a `Headers` object or a Node-style record. */
 export type HeadersInput =

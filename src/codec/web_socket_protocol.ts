@@ -24,8 +24,7 @@ export interface ProtocolHandler {
 }
 
 /** Options for {@linkcode WebSocketProtocol}. */
-export interface WebSocketProtocolOptions
-  extends Omit<FrameDecoderOptions, "role"> {
+export interface WebSocketProtocolOptions extends Omit<FrameDecoderOptions, "role"> {
   /** `"server"` (default) or `"client"`, which masks what it sends. */
   role?: "server" | "client";
   /** Answer pings with pongs (default `true`). */
@@ -78,6 +77,8 @@ export class WebSocketProtocol {
   #textParts: string[] = [];
 
   /**
+   * Creates the instance.
+   *
    * @param handler Receives messages and the bytes to send.
    * @param options Role, limits and ping handling.
    */

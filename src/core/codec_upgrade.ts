@@ -74,8 +74,7 @@ function startConnection(
   // The session converts binary once, to the handler's binaryType.
   connection.binaryType = "uint8array";
   connection.onmessage = (event) => session.message(event.data);
-  connection.onclose = (event) =>
-    session.close(event.code, event.reason, event.wasClean);
+  connection.onclose = (event) => session.close(event.code, event.reason, event.wasClean);
   connection.onerror = (event) => session.error(event.error);
   const driver: SocketDriver = {
     send: (data) => connection.send(data),

@@ -41,14 +41,22 @@ export interface WebSocketConnectionOptions {
   idleTimeout?: number;
 }
 
-interface EventMap {
+/** The events of a {@linkcode WebSocketConnection}, by type. */
+export interface WebSocketEventMap {
+  /** The connection opened. */
   open: WebSocketOpenEvent;
+  /** A message arrived. */
   message: WebSocketMessageEvent;
+  /** The connection closed. */
   close: WebSocketCloseEvent;
+  /** Something failed. */
   error: WebSocketErrorEvent;
 }
 
-type Listener<K extends keyof EventMap> = (event: EventMap[K]) => void;
+/** A listener for one event type. */
+export type WebSocketListener<K extends keyof WebSocketEventMap> = (
+  event: WebSocketEventMap[K],
+) => void;
 
 const OPEN_EVENT: WebSocketOpenEvent = { type: "open" };
 
@@ -97,18 +105,18 @@ export class WebSocketConnection implements ProtocolHandler {
   /** How binary messages arrive: `"arraybuffer"` (default), `"blob"`, `"uint8array"`. */
   binaryType: BinaryType = "arraybuffer";
   /** Called on open, like `WebSocket.onopen`. */
-  onopen: Listener<"open"> | null = null;
+  onopen: WebSocketListener<"open"> | null = null;
   /** Called on each message, like `WebSocket.onmessage`. */
-  onmessage: Listener<"message"> | null = null;
+  onmessage: WebSocketListener<"message"> | null = null;
   /** Called once when the connection closes, like `WebSocket.onclose`. */
-  onclose: Listener<"close"> | null = null;
+  onclose: WebSocketListener<"close"> | null = null;
   /** Called on an error, like `WebSocket.onerror`. */
-  onerror: Listener<"error"> | null = null;
+  onerror: WebSocketListener<"error"> | null = null;
 
   #transport: ByteTransport;
   #protocol: WebSocketProtocol;
   #readyState = 0;
-  #listeners: { [K in keyof EventMap]?: Listener<K>[] } = {};
+  #listeners: { [K in keyof WebSocketEventMap]?: WebSocketListener<K>[] } = {};
   #closeTimeout: number;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #idleTimeout: number;
@@ -116,6 +124,8 @@ export class WebSocketConnection implements ProtocolHandler {
   #lastReceived = 0;
 
   /**
+   * Creates the instance.
+   *
    * @param transport Where frames are written.
    * @param options Agreed protocol and extensions, limits and timeouts.
    */
@@ -152,11 +162,11 @@ export class WebSocketConnection implements ProtocolHandler {
    * @param type `"open"`, `"message"`, `"close"` or `"error"`.
    * @param listener Called with the event.
    */
-  addEventListener<K extends keyof EventMap>(
+  addEventListener<K extends keyof WebSocketEventMap>(
     type: K,
-    listener: Listener<K>,
+    listener: WebSocketListener<K>,
   ): void {
-    ((this.#listeners[type] ??= []) as Listener<K>[]).push(listener);
+    ((this.#listeners[type] ??= []) as WebSocketListener<K>[]).push(listener);
   }
 
   /**
@@ -165,11 +175,11 @@ export class WebSocketConnection implements ProtocolHandler {
    * @param type The event type.
    * @param listener The listener added before.
    */
-  removeEventListener<K extends keyof EventMap>(
+  removeEventListener<K extends keyof WebSocketEventMap>(
     type: K,
-    listener: Listener<K>,
+    listener: WebSocketListener<K>,
   ): void {
-    const list = this.#listeners[type] as Listener<K>[] | undefined;
+    const list = this.#listeners[type] as WebSocketListener<K>[] | undefined;
     const at = list?.indexOf(listener) ?? -1;
     if (at !== -1) list!.splice(at, 1);
   }
@@ -220,9 +230,7 @@ export class WebSocketConnection implements ProtocolHandler {
     if (this.#readyState !== 1) return;
     if (typeof data === "string") this.#protocol.sendText(data);
     else if (data instanceof Blob) {
-      data.arrayBuffer().then((buffer) =>
-        this.#protocol.sendBinary(new Uint8Array(buffer))
-      );
+      data.arrayBuffer().then((buffer) => this.#protocol.sendBinary(new Uint8Array(buffer)));
     } else this.#protocol.sendBinary(toBytes(data));
   }
 
@@ -332,16 +340,16 @@ export class WebSocketConnection implements ProtocolHandler {
     }, half);
   }
 
-  #emit<K extends keyof EventMap>(type: K, event: EventMap[K]): void {
-    const handler = this[`on${type}`] as Listener<K> | null;
-    const list = this.#listeners[type] as Listener<K>[] | undefined;
+  #emit<K extends keyof WebSocketEventMap>(type: K, event: WebSocketEventMap[K]): void {
+    const handler = this[`on${type}`] as WebSocketListener<K> | null;
+    const list = this.#listeners[type] as WebSocketListener<K>[] | undefined;
     if (handler) this.#call(handler, event);
     if (list) { for (const listener of list) this.#call(listener, event); }
   }
 
-  #call<K extends keyof EventMap>(
-    listener: Listener<K>,
-    event: EventMap[K],
+  #call<K extends keyof WebSocketEventMap>(
+    listener: WebSocketListener<K>,
+    event: WebSocketEventMap[K],
   ): void {
     try {
       listener(event);
@@ -355,9 +363,8 @@ export class WebSocketConnection implements ProtocolHandler {
 
 function toBinaryType(data: Uint8Array, type: BinaryType): MessageData {
   if (type === "uint8array") return data;
-  const buffer =
-    data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
-      ? data.buffer as ArrayBuffer
-      : Uint8Array.prototype.slice.call(data).buffer;
+  const buffer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+    ? data.buffer as ArrayBuffer
+    : Uint8Array.prototype.slice.call(data).buffer;
   return type === "blob" ? new Blob([buffer]) : buffer;
 }

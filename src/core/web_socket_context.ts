@@ -32,6 +32,8 @@ export class WebSocketContext<D = unknown> {
   #driver: SocketDriver | undefined;
 
   /**
+   * Creates the instance.
+   *
    * @param init The protocol, URL and data; the driver comes at open.
    */
   constructor(init: { protocol: string; url: URL; data: D }) {

@@ -61,6 +61,8 @@ export class WebSocketSession<D = unknown> {
   #driver: SocketDriver | undefined;
 
   /**
+   * Creates the instance.
+   *
    * @param events The route's handlers.
    * @param ctx The context handed to them.
    * @param options `maxMessageSize` to enforce here (0: the runtime does it).
@@ -146,14 +148,11 @@ export class WebSocketSession<D = unknown> {
     if (typeof data === "string") return data;
     const type = this.#ctx.binaryType;
     if (data instanceof Blob) return data;
-    const bytes = data instanceof Uint8Array
-      ? data
-      : new Uint8Array(data as ArrayBuffer);
+    const bytes = data instanceof Uint8Array ? data : new Uint8Array(data as ArrayBuffer);
     if (type === "uint8array") return bytes;
-    const buffer =
-      bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-        ? bytes.buffer as ArrayBuffer
-        : Uint8Array.prototype.slice.call(bytes).buffer;
+    const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+      ? bytes.buffer as ArrayBuffer
+      : Uint8Array.prototype.slice.call(bytes).buffer;
     return type === "blob" ? new Blob([buffer]) : buffer;
   }
 

@@ -1,33 +1,36 @@
-import type { Context, Env, MiddlewareHandler } from "hono";
 import {
   DEFAULT_MAX_FRAGMENTS,
   DEFAULT_MAX_MESSAGE_SIZE,
-  getHeader,
   HandshakeError,
   isUpgradeRequest,
   type ProtocolSelector,
   selectProtocol,
   validateUpgradeRequest,
 } from "../codec/mod.ts";
-import {
-  RUNTIME_ADAPTER,
-  type RuntimeAdapter,
-} from "../core/runtime_adapter.ts";
+import { RUNTIME_ADAPTER, type RuntimeAdapter } from "../core/runtime_adapter.ts";
 import { WebSocketContext } from "../core/web_socket_context.ts";
-import {
-  type WebSocketEvents,
-  WebSocketSession,
-} from "../core/web_socket_session.ts";
+import { type WebSocketEvents, WebSocketSession } from "../core/web_socket_session.ts";
 import { denoAdapter, isDeno } from "../adapters/deno.ts";
 
+/**
+ * The part of Hono's `Context` the middleware reads. Hono's `Context`
+ * satisfies it, and handlers get the route's full `Context` type.
+ */
+export interface UpgradeContext {
+  /** The request. */
+  req: { raw: Request };
+  /** The runtime's env: bindings, Bun's server, the Node adapter's hooks. */
+  env: unknown;
+}
+
 /** Options for {@linkcode upgradeWebSocket}. */
-export interface UpgradeWebSocketOptions<D = undefined, E extends Env = Env> {
+export interface UpgradeWebSocketOptions<D = undefined, C extends UpgradeContext = UpgradeContext> {
   /** Subprotocols: a preference list, or a callback given the client's offers. */
   protocols?: ProtocolSelector;
   /** Allowed `Origin` values, or a predicate; any other origin gets 403. */
   origins?: readonly string[] | ((origin: string) => boolean);
   /** Per-connection data, computed from the request before the upgrade. */
-  data?: (c: Context<E>) => D | Promise<D>;
+  data?: (c: C) => D | Promise<D>;
   /** Largest message in bytes (default 64 MiB); above it the socket closes 1009. */
   maxMessageSize?: number;
   /** Most fragments in one message (default 8,192), where the codec decodes. */
@@ -39,10 +42,9 @@ export interface UpgradeWebSocketOptions<D = undefined, E extends Env = Env> {
 }
 
 /** Adapters the middleware can find from globals, tried after the env's own. */
-const detected: Array<[() => boolean, RuntimeAdapter]> = [[
-  isDeno,
-  denoAdapter,
-]];
+// Registered adapters first; Deno's own last. Read lazily: the adapter
+// modules re-export this one, so nothing here may touch them at load.
+const registered: Array<[() => boolean, RuntimeAdapter]> = [];
 
 /**
  * Registers a runtime adapter found by a global check (Bun, Workers).
@@ -59,8 +61,8 @@ export function registerRuntimeAdapter(
   isPresent: () => boolean,
   adapter: RuntimeAdapter,
 ): void {
-  if (!detected.some(([, a]) => a === adapter)) {
-    detected.unshift([isPresent, adapter]);
+  if (!registered.some(([, a]) => a === adapter)) {
+    registered.push([isPresent, adapter]);
   }
 }
 
@@ -68,7 +70,9 @@ function findAdapter(env: unknown): RuntimeAdapter | undefined {
   const own = (env as Record<symbol, RuntimeAdapter> | undefined)
     ?.[RUNTIME_ADAPTER];
   if (own) return own;
-  return detected.find(([isPresent]) => isPresent())?.[1];
+  const found = registered.find(([isPresent]) => isPresent());
+  if (found) return found[1];
+  return isDeno() ? denoAdapter : undefined;
 }
 
 function refuse(
@@ -84,13 +88,11 @@ function refuse(
 
 function isAllowedOrigin(
   origin: string | null,
-  origins: UpgradeWebSocketOptions<unknown, Env>["origins"],
+  origins: UpgradeWebSocketOptions<unknown>["origins"],
 ): boolean {
   if (!origins) return true;
   if (origin === null) return false;
-  return typeof origins === "function"
-    ? origins(origin)
-    : origins.includes(origin);
+  return typeof origins === "function" ? origins(origin) : origins.includes(origin);
 }
 
 /**
@@ -118,19 +120,17 @@ function isAllowedOrigin(
  * })));
  * ```
  */
-export function upgradeWebSocket<D = unknown, E extends Env = Env>(
-  createEvents: (
-    c: Context<E>,
-  ) => WebSocketEvents<D> | Promise<WebSocketEvents<D>>,
-  options: UpgradeWebSocketOptions<D, E> = {},
-): MiddlewareHandler<E> {
+export function upgradeWebSocket<D = unknown, C extends UpgradeContext = UpgradeContext>(
+  createEvents: (c: C) => WebSocketEvents<NoInfer<D>> | Promise<WebSocketEvents<NoInfer<D>>>,
+  options: UpgradeWebSocketOptions<D, C> = {},
+): (c: C, next: () => Promise<void>) => Promise<Response> {
   const limits = {
     maxMessageSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
     maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
     idleTimeout: options.idleTimeout ?? 120_000,
     closeTimeout: options.closeTimeout ?? 5_000,
   };
-  return async (c) => {
+  return async (c: C): Promise<Response> => {
     const request = c.req.raw;
     if (!isUpgradeRequest(request.headers)) {
       return refuse(
@@ -141,14 +141,13 @@ export function upgradeWebSocket<D = unknown, E extends Env = Env>(
         },
       );
     }
-    const origin = getHeader(request.headers, "origin");
+    const origin = request.headers.get("origin");
     if (!isAllowedOrigin(origin, options.origins)) {
       return refuse(403, `Origin not allowed: ${origin ?? "(none)"}`);
     }
     let key: string, offered: string[], extensionOffers;
     try {
-      ({ key, protocols: offered, extensions: extensionOffers } =
-        validateUpgradeRequest(request));
+      ({ key, protocols: offered, extensions: extensionOffers } = validateUpgradeRequest(request));
     } catch (error) {
       if (!(error instanceof HandshakeError)) throw error;
       return refuse(error.status, error.message, error.headers);

@@ -1,8 +1,4 @@
-import {
-  createClientHandshake,
-  HandshakeError,
-  validateServerHandshake,
-} from "../codec/mod.ts";
+import { createClientHandshake, HandshakeError, validateServerHandshake } from "../codec/mod.ts";
 import type { ByteTransport } from "../core/byte_transport.ts";
 import {
   createCodecAdapter,
@@ -77,8 +73,7 @@ export async function connect(
     key: handshake.key,
     protocols: options.protocols,
   });
-  let client: WebSocketConnection | undefined;
-  let server: WebSocketConnection | undefined;
+  const peers: { client?: WebSocketConnection; server?: WebSocketConnection } = {};
   const pipe = (
     deliver: () => WebSocketConnection | undefined,
   ): ByteTransport => {
@@ -94,26 +89,27 @@ export async function connect(
       end() {
         queueMicrotask(() => {
           ended = true;
-          client?.receiveEnd();
-          server?.receiveEnd();
+          peers.client?.receiveEnd();
+          peers.server?.receiveEnd();
         });
       },
       destroy() {
         ended = true;
         queueMicrotask(() => {
-          client?.receiveEnd();
-          server?.receiveEnd();
+          peers.client?.receiveEnd();
+          peers.server?.receiveEnd();
         });
       },
       bufferedAmount: 0,
     };
   };
-  client = new WebSocketConnection(pipe(() => server), {
+  const client = new WebSocketConnection(pipe(() => peers.server), {
     role: "client",
     protocol,
   });
+  peers.client = client;
   const testClient = new WebSocketTestClient(client, protocol);
   client.open();
-  server = pending.start(pipe(() => client));
+  peers.server = pending.start(pipe(() => peers.client));
   return testClient;
 }

@@ -13,7 +13,4 @@
  * @module
  */
 export { connect, type ConnectOptions, type FetchApp } from "./connect.ts";
-export {
-  type ClosedInfo,
-  WebSocketTestClient,
-} from "./web_socket_test_client.ts";
+export { type ClosedInfo, WebSocketTestClient } from "./web_socket_test_client.ts";

@@ -38,6 +38,8 @@ export class WebSocketTestClient {
   #done: ClosedInfo | undefined;
 
   /**
+   * Creates the instance.
+   *
    * @param connection An open client-role connection.
    * @param protocol The agreed subprotocol.
    */

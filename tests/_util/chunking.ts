@@ -66,9 +66,7 @@ export function frame(
   } = {},
 ): Uint8Array {
   const fin = options.fin ?? true;
-  const mask = options.mask === undefined
-    ? [0x37, 0xfa, 0x21, 0x3d]
-    : options.mask;
+  const mask = options.mask === undefined ? [0x37, 0xfa, 0x21, 0x3d] : options.mask;
   const head: number[] = [
     (fin ? 0x80 : 0) | ((options.rsv ?? 0) << 4) | opcode,
   ];

@@ -109,7 +109,7 @@ export async function startProcess(
       }
     })();
   }
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () => reject(new Error(`server did not start:\n${text}`)),

@@ -1,10 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  computeAcceptKey,
-  encodeBase64,
-  isWebSocketKey,
-  sha1,
-} from "../../src/codec/mod.ts";
+import { computeAcceptKey, encodeBase64, isWebSocketKey, sha1 } from "../../src/codec/mod.ts";
 import { createRandom } from "../_util/chunking.ts";
 
 Deno.test("computeAcceptKey() gives the RFC 6455 §1.3 example", () => {

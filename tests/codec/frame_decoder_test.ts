@@ -5,13 +5,7 @@ import {
   Opcode,
   ProtocolError,
 } from "../../src/codec/mod.ts";
-import {
-  chunkings,
-  concat,
-  frame,
-  hex,
-  randomBytes,
-} from "../_util/chunking.ts";
+import { chunkings, concat, frame, hex, randomBytes } from "../_util/chunking.ts";
 
 interface Seen {
   kind: "data" | "control";

@@ -34,8 +34,7 @@ Deno.test("encodeFrame() writes the RFC 6455 §5.7 unmasked examples", () => {
 });
 
 Deno.test("encodeFrame() uses the minimal length form at 125, 126, 65535, 65536", () => {
-  const head = (n: number) =>
-    encodeFrame(Opcode.Binary, new Uint8Array(n))[0].subarray(0, 10);
+  const head = (n: number) => encodeFrame(Opcode.Binary, new Uint8Array(n))[0].subarray(0, 10);
   assert.deepEqual(head(125).subarray(0, 2), hex("82 7d"));
   assert.deepEqual(head(126).subarray(0, 4), hex("82 7e 00 7e"));
   assert.deepEqual(head(65535).subarray(0, 4), hex("82 7e ff ff"));

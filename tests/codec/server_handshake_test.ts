@@ -44,9 +44,8 @@ Deno.test("validateUpgradeRequest() accepts token lists in any case", () => {
 });
 
 Deno.test("validateUpgradeRequest() answers 400 or 426 with a one-line reason", () => {
-  const v =
-    (headers: Record<string, string | undefined>, method = "GET") => () =>
-      validateUpgradeRequest({ method, headers });
+  const v = (headers: Record<string, string | undefined>, method = "GET") => () =>
+    validateUpgradeRequest({ method, headers });
   assert.equal(statusOf(v(good, "POST")), 400);
   assert.equal(statusOf(v({ ...good, upgrade: "h2c" })), 400);
   assert.equal(statusOf(v({ ...good, connection: "keep-alive" })), 400);

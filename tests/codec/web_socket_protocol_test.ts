@@ -202,8 +202,7 @@ Deno.test("WebSocketProtocol in the client role masks and round-trips with a ser
     });
     const client = new WebSocketProtocol({
       // The random-splits chunking of what the client writes.
-      write: (parts) =>
-        chunkings(concat(parts), size)[2][1].forEach((c) => server.receive(c)),
+      write: (parts) => chunkings(concat(parts), size)[2][1].forEach((c) => server.receive(c)),
       onText: () => {},
       onBinary: () => {},
       onClose: () => {},
