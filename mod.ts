@@ -36,6 +36,12 @@ export {
 export type { ByteTransport } from "./src/core/byte_transport.ts";
 export type { SocketDriver } from "./src/core/socket_driver.ts";
 export {
+  closeAllConnections,
+  type CloseAllOptions,
+  openConnectionCount,
+  type TrackedSession,
+} from "./src/core/session_registry.ts";
+export {
   type AcceptedUpgrade,
   type ConnectionLimits,
   RUNTIME_ADAPTER,

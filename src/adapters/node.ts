@@ -26,6 +26,11 @@ import {
   PLACEHOLDER_STATUS,
 } from "../core/codec_upgrade.ts";
 import { RUNTIME_ADAPTER } from "../core/runtime_adapter.ts";
+import {
+  closeAllConnections,
+  type CloseAllOptions,
+  openConnectionCount,
+} from "../core/session_registry.ts";
 import type { WebSocketConnection } from "../core/web_socket_connection.ts";
 
 export * from "../hono/upgrade_web_socket.ts";
@@ -44,6 +49,18 @@ export interface NodeServeOptions {
   port?: number;
   /** Host to bind (default all interfaces). */
   hostname?: string;
+  /**
+   * Drop a request whose headers are not complete after this many ms
+   * (default 10,000): a slow-headers flood holds nothing for long.
+   */
+  handshakeTimeout?: number;
+  /** Largest request head in bytes (default 16 KiB); larger gets 431. */
+  maxHeaderSize?: number;
+  /**
+   * Most open WebSocket connections (default 65,536); past it a new upgrade
+   * gets 503 with `Retry-After`, and the open ones are not disturbed.
+   */
+  maxConnections?: number;
 }
 
 // Headers of the app's answer that must not reach a 101 (RFC 9110 §7.6.1).
@@ -75,10 +92,18 @@ export function serve(
   options: NodeServeOptions,
   onListen?: (info: AddressInfo) => void,
 ): Server {
+  const handshakeTimeout = options.handshakeTimeout ?? 10_000;
   const server = createAdaptorServer({
     fetch: options.fetch as never,
+    serverOptions: {
+      headersTimeout: handshakeTimeout,
+      requestTimeout: Math.max(handshakeTimeout, 300_000),
+      // Node checks the timeouts on this period: keep it under the timeout.
+      connectionsCheckingInterval: Math.min(1000, handshakeTimeout),
+      maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
+    },
   }) as Server;
-  attachWebSocket(server, options.fetch);
+  attachWebSocket(server, options.fetch, { maxConnections: options.maxConnections });
   server.listen(options.port ?? 8000, options.hostname, () => {
     onListen?.(server.address() as AddressInfo);
   });
@@ -99,8 +124,23 @@ export function serve(
  * server.listen(8000);
  * ```
  */
-export function attachWebSocket(server: Server, fetch: FetchHandler): void {
+export function attachWebSocket(
+  server: Server,
+  fetch: FetchHandler,
+  options: { maxConnections?: number } = {},
+): void {
+  const maxConnections = options.maxConnections ?? 65_536;
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (openConnectionCount() >= maxConnections) {
+      writeResponse(
+        socket,
+        new Response("Too many WebSocket connections: try again later\n", {
+          status: 503,
+          headers: { "Retry-After": "5" },
+        }),
+      );
+      return;
+    }
     handleUpgrade(fetch, req, socket as Socket, head).catch((error) => {
       console.error(error);
       writeResponse(
@@ -171,6 +211,34 @@ function pipeSocket(
   // Plain Uint8Array views: a Buffer's slice() would not copy.
   if (head.length > 0) connection.receive(toUint8Array(head));
   socket.on("data", (chunk: Buffer) => connection.receive(toUint8Array(chunk)));
+}
+
+/**
+ * Graceful shutdown: stops accepting, sends 1001 (Going Away) to every
+ * WebSocket, waits for their close frames up to `timeout`, drops the rest,
+ * then closes idle HTTP connections.
+ *
+ * @param server The server from {@linkcode serve}.
+ * @param options Timeout (default 5,000 ms), code and reason.
+ * @returns How many sockets closed cleanly and how many were dropped.
+ *
+ * @example
+ * ```ts ignore
+ * process.on("SIGTERM", async () => {
+ *   await shutdown(server, { timeout: 5000 });
+ *   process.exit(0);
+ * });
+ * ```
+ */
+export async function shutdown(
+  server: Server,
+  options: CloseAllOptions = {},
+): Promise<{ closed: number; dropped: number }> {
+  const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+  const result = await closeAllConnections(options);
+  server.closeAllConnections();
+  await stopped;
+  return result;
 }
 
 function toRequest(req: IncomingMessage): Request {

@@ -80,6 +80,7 @@ function startConnection(
     send: (data) => connection.send(data),
     close: (code, reason) => connection.closeWith(code, reason),
     ping: (data) => connection.ping(data),
+    terminate: () => connection.terminate(),
     get readyState() {
       return connection.readyState;
     },

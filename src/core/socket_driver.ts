@@ -9,6 +9,8 @@ export interface SocketDriver {
   close(code?: number, reason?: string): void;
   /** Sends a ping, where the runtime can. */
   ping?(data: Uint8Array): void;
+  /** Drops the socket without a closing handshake, where the runtime can. */
+  terminate?(): void;
   /** The runtime's `readyState`. */
   readonly readyState: number;
   /** Bytes queued and not yet sent, where the runtime reports it. */

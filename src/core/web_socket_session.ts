@@ -1,4 +1,5 @@
 import { CloseCode } from "../codec/mod.ts";
+import { trackSession, untrackSession } from "./session_registry.ts";
 import type { SocketDriver } from "./socket_driver.ts";
 import type { WebSocketContext } from "./web_socket_context.ts";
 import {
@@ -92,6 +93,7 @@ export class WebSocketSession<D = unknown> {
     this.#ctx.attach(driver);
     this.#driver = driver;
     this.#state = 1;
+    trackSession(this);
     this.#run(this.#events.onOpen, OPEN);
     const held = this.#held;
     this.#held = null;
@@ -129,6 +131,8 @@ export class WebSocketSession<D = unknown> {
     if (this.#state === 2) return;
     this.#state = 2;
     this.#held = null;
+    this.#driver = undefined;
+    untrackSession(this);
     this.#run(this.#events.onClose, createCloseEvent(code, reason, wasClean));
   }
 
@@ -142,6 +146,24 @@ export class WebSocketSession<D = unknown> {
     const handler = this.#events.onError;
     if (handler) this.#call(handler, createErrorEvent(error));
     else console.error(error);
+  }
+
+  /**
+   * Closes with any code the server may send (1001, 1008, 1009, 1011, 1013 …),
+   * which the WHATWG rules of `ws.close()` do not allow applications.
+   *
+   * @param code The close code.
+   * @param reason At most 123 UTF-8 bytes.
+   */
+  closeWith(code: number, reason: string): void {
+    this.#driver?.close(code, reason);
+  }
+
+  /** Drops the socket without a closing handshake, where the runtime can. */
+  terminate(): void {
+    const driver = this.#driver;
+    if (driver?.terminate) driver.terminate();
+    else driver?.close(CloseCode.GoingAway, "");
   }
 
   #convert(data: MessageData): MessageData {

@@ -1,0 +1,116 @@
+/** Handshake floods, connection limits and graceful shutdown on the real Node 20. */
+import assert from "node:assert/strict";
+import { startNode } from "../_util/server_process.ts";
+import { openTcpClient, rawRequest, upgradeRequest } from "../_util/tcp_client.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test({
+  name: "Node serve(): an unfinished request head is dropped after handshakeTimeout",
+  ...opts,
+  async fn() {
+    const server = await startNode("tests/fixtures/node_app.ts", { HANDSHAKE_TIMEOUT: "1000" });
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      await conn.write(
+        new TextEncoder().encode("GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"),
+      );
+      const started = Date.now();
+      const buf = new Uint8Array(1024);
+      let answer = "";
+      // Bounded: the server must end it well before 10 s.
+      const deadline = setTimeout(() => conn.close(), 10_000);
+      try {
+        for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+          answer += new TextDecoder().decode(buf.subarray(0, n));
+        }
+      } catch { /* closed by the deadline */ }
+      clearTimeout(deadline);
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed < 5000, `dropped after ${elapsed} ms`);
+      assert.match(answer, /^HTTP\/1.1 408|^$/);
+      try {
+        conn.close();
+      } catch { /* closed */ }
+      // The server still serves.
+      const ws = await openTcpClient(server.port, "/echo");
+      ws.send("alive");
+      assert.equal(await ws.nextMessage(), "alive");
+      ws.close();
+      await ws.closed;
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "Node serve(): headers over maxHeaderSize get 431; past maxConnections 503 with Retry-After",
+  ...opts,
+  async fn() {
+    const server = await startNode("tests/fixtures/node_app.ts", {
+      MAX_CONNECTIONS: "3",
+      MAX_HEADER_SIZE: "4096",
+    });
+    try {
+      const big = await rawRequest(
+        server.port,
+        upgradeRequest("/echo", { "X-Big": "a".repeat(8000) }),
+      );
+      assert.equal(big.status, 431);
+      big.conn.close();
+      const open = [];
+      for (let i = 0; i < 3; i++) open.push(await openTcpClient(server.port, "/echo"));
+      const refused = await rawRequest(server.port, upgradeRequest("/echo"));
+      assert.equal(refused.status, 503);
+      assert.equal(refused.headers.get("retry-after"), "5");
+      refused.conn.close();
+      for (const [i, ws] of open.entries()) {
+        ws.send(`still ${i}`);
+        assert.equal(await ws.nextMessage(), `still ${i}`);
+      }
+      open[0].close();
+      await open[0].closed;
+      // A slot is free again.
+      let again;
+      for (let i = 0; i < 50 && !again; i++) {
+        try {
+          again = await openTcpClient(server.port, "/echo");
+        } catch {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+      assert.ok(again, "a new upgrade succeeds once one closed");
+      for (const ws of [...open.slice(1), again]) {
+        ws.close();
+        await ws.closed;
+      }
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "Node shutdown(): 1,000 open connections all get 1001 and the process exits",
+  ...opts,
+  async fn() {
+    const server = await startNode("tests/fixtures/node_app.ts");
+    const sockets: WebSocket[] = [];
+    const codes: Promise<number>[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const ws = new WebSocket(`ws://127.0.0.1:${server.port}/echo`);
+      codes.push(new Promise((resolve) => (ws.onclose = (e) => resolve(e.code))));
+      sockets.push(ws);
+    }
+    await Promise.all(sockets.map((ws) => new Promise((r) => (ws.onopen = r))));
+    server.process.kill("SIGTERM");
+    const got = await Promise.all(codes);
+    assert.equal(got.filter((c) => c === 1001).length, 1000);
+    const status = await server.process.status;
+    assert.equal(status.code, 0);
+    assert.match(server.output(), /shutdown closed=1000 dropped=0/);
+    await server.stop();
+  },
+});
