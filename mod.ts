@@ -49,6 +49,16 @@ export {
 } from "./src/core/runtime_adapter.ts";
 export { type SendData, toBytes } from "./src/core/send_data.ts";
 export {
+  assertTopic,
+  defaultPubSub,
+  MAX_TOPIC_LENGTH,
+  publish,
+  PubSub,
+  type PubSubOptions,
+  type Subscriber,
+  subscriberCount,
+} from "./src/core/pub_sub.ts";
+export {
   type BinaryType,
   createCloseEvent,
   createErrorEvent,

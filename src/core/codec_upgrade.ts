@@ -81,6 +81,7 @@ function startConnection(
     close: (code, reason) => connection.closeWith(code, reason),
     ping: (data) => connection.ping(data),
     terminate: () => connection.terminate(),
+    sendEncoded: (chunks) => connection.sendEncoded(chunks),
     get readyState() {
       return connection.readyState;
     },

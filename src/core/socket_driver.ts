@@ -7,6 +7,8 @@ export interface SocketDriver {
   send(data: string | Uint8Array): void;
   /** Starts the closing handshake with any code the server may send. */
   close(code?: number, reason?: string): void;
+  /** Writes an already encoded frame (a topic's, encoded once), where the codec frames bytes. */
+  sendEncoded?(chunks: Uint8Array[]): void;
   /** Sends a ping, where the runtime can. */
   ping?(data: Uint8Array): void;
   /** Drops the socket without a closing handshake, where the runtime can. */

@@ -235,6 +235,15 @@ export class WebSocketConnection implements ProtocolHandler {
   }
 
   /**
+   * Writes a frame that was encoded once for many connections (a topic's).
+   *
+   * @param chunks The frame's bytes, unmasked (server role).
+   */
+  sendEncoded(chunks: Uint8Array[]): void {
+    if (this.#readyState === 1) this.#transport.write(chunks);
+  }
+
+  /**
    * Sends a ping.
    *
    * @param data Up to 125 bytes of payload.

@@ -1,6 +1,7 @@
 import { isApplicationCloseCode } from "../codec/mod.ts";
 import type { SendData } from "./send_data.ts";
 import { toBytes } from "./send_data.ts";
+import { defaultPubSub, type Subscriber } from "./pub_sub.ts";
 import type { SocketDriver } from "./socket_driver.ts";
 import type { BinaryType } from "./web_socket_events.ts";
 
@@ -30,6 +31,7 @@ export class WebSocketContext<D = unknown> {
   /** How binary messages arrive (`"arraybuffer"` by default). */
   binaryType: BinaryType = "arraybuffer";
   #driver: SocketDriver | undefined;
+  #subscriber: Subscriber | undefined;
 
   /**
    * Creates the instance.
@@ -42,9 +44,50 @@ export class WebSocketContext<D = unknown> {
     this.data = init.data;
   }
 
-  /** @internal The adapter's socket, once open. */
-  attach(driver: SocketDriver): void {
+  /** @internal The adapter's socket and the session, once open. */
+  attach(driver: SocketDriver, subscriber?: Subscriber): void {
     this.#driver = driver;
+    this.#subscriber = subscriber;
+  }
+
+  #self(): Subscriber {
+    if (!this.#subscriber) throw new DOMException("WebSocket is not open yet", "InvalidStateError");
+    return this.#subscriber;
+  }
+
+  /**
+   * Subscribes this socket to a topic; it leaves every topic when it closes.
+   *
+   * @param topic 1 to 256 characters.
+   * @throws {RangeError} For an empty or too long topic name.
+   */
+  subscribe(topic: string): void {
+    defaultPubSub.subscribe(this.#self(), topic);
+  }
+
+  /**
+   * Unsubscribes this socket from a topic.
+   *
+   * @param topic The topic.
+   */
+  unsubscribe(topic: string): void {
+    defaultPubSub.unsubscribe(this.#self(), topic);
+  }
+
+  /** The topics this socket is subscribed to. */
+  get topics(): ReadonlySet<string> {
+    return this.#subscriber?.topics ?? new Set();
+  }
+
+  /**
+   * Publishes to every subscriber of a topic except this socket.
+   *
+   * @param topic The topic.
+   * @param data Text or binary.
+   * @returns How many subscribers it was sent to.
+   */
+  publish(topic: string, data: SendData): number {
+    return defaultPubSub.publish(topic, data, this.#self());
   }
 
   /** `0` connecting, `1` open, `2` closing, `3` closed. */

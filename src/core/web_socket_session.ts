@@ -1,4 +1,6 @@
 import { CloseCode } from "../codec/mod.ts";
+import { defaultPubSub, type Subscriber } from "./pub_sub.ts";
+import type { SendData } from "./send_data.ts";
 import { trackSession, untrackSession } from "./session_registry.ts";
 import type { SocketDriver } from "./socket_driver.ts";
 import type { WebSocketContext } from "./web_socket_context.ts";
@@ -53,7 +55,9 @@ const OPEN: WebSocketOpenEvent = { type: "open" };
  * socket.onclose = (e) => session.close(e.code, e.reason, e.wasClean);
  * ```
  */
-export class WebSocketSession<D = unknown> {
+export class WebSocketSession<D = unknown> implements Subscriber {
+  /** The topics this socket is subscribed to. */
+  readonly topics: Set<string> = new Set();
   readonly #events: WebSocketEvents<D>;
   readonly #ctx: WebSocketContext<D>;
   readonly #maxMessageSize: number;
@@ -90,7 +94,7 @@ export class WebSocketSession<D = unknown> {
    */
   open(driver: SocketDriver): void {
     if (this.#state !== 0) return;
-    this.#ctx.attach(driver);
+    this.#ctx.attach(driver, this);
     this.#driver = driver;
     this.#state = 1;
     trackSession(this);
@@ -133,6 +137,7 @@ export class WebSocketSession<D = unknown> {
     this.#held = null;
     this.#driver = undefined;
     untrackSession(this);
+    if (this.topics.size > 0) defaultPubSub.unsubscribeAll(this);
     this.#run(this.#events.onClose, createCloseEvent(code, reason, wasClean));
   }
 
@@ -157,6 +162,28 @@ export class WebSocketSession<D = unknown> {
    */
   closeWith(code: number, reason: string): void {
     this.#driver?.close(code, reason);
+  }
+
+  /**
+   * Sends through the runtime (for topics).
+   *
+   * @param data Text or binary.
+   */
+  send(data: SendData): void {
+    this.#ctx.send(data);
+  }
+
+  /**
+   * Writes a frame encoded once for many subscribers, where the codec frames
+   * the bytes (undefined elsewhere).
+   */
+  get sendEncoded(): ((chunks: Uint8Array[]) => void) | undefined {
+    return this.#driver?.sendEncoded;
+  }
+
+  /** Bytes queued and not yet sent. */
+  get bufferedAmount(): number {
+    return this.#driver?.bufferedAmount ?? 0;
   }
 
   /** Drops the socket without a closing handshake, where the runtime can. */

@@ -1,0 +1,203 @@
+import { CloseCode, encodeFrame, Opcode } from "../codec/mod.ts";
+import { type SendData, toBytes } from "./send_data.ts";
+
+/** What a topic needs of a subscriber: the session of one socket. */
+export interface Subscriber {
+  /** Sends a message through the runtime. */
+  send(data: SendData): void;
+  /** Writes a frame encoded once for every subscriber, where the codec frames bytes. */
+  sendEncoded?(chunks: Uint8Array[]): void;
+  /** Bytes queued and not yet sent (0 where the runtime cannot tell). */
+  readonly bufferedAmount: number;
+  /** Closes with a library code (1013 for a slow consumer). */
+  closeWith(code: number, reason: string): void;
+  /** The topics this subscriber is in. */
+  readonly topics: Set<string>;
+}
+
+/** Options for {@linkcode PubSub}. */
+export interface PubSubOptions {
+  /** A subscriber with more than this many bytes queued is slow (default 1 MiB). */
+  highWaterMark?: number;
+  /** `"drop"` (default): skip a slow subscriber for this message, counted; `"close"`: close it 1013. */
+  slowConsumer?: "drop" | "close";
+}
+
+/** The longest topic name. */
+export const MAX_TOPIC_LENGTH = 256;
+
+const encoder = new TextEncoder();
+
+/**
+ * Checks a topic name: 1 to 256 characters.
+ *
+ * @param topic The name.
+ * @throws {RangeError} When it is empty or over 256 characters.
+ *
+ * @example
+ * ```ts
+ * import { assertTopic } from "@edgesocket/edgesocket";
+ * assertTopic("room:lobby");
+ * ```
+ */
+export function assertTopic(topic: string): void {
+  if (typeof topic !== "string" || topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) {
+    throw new RangeError(`Topic name must be 1 to ${MAX_TOPIC_LENGTH} characters`);
+  }
+}
+
+/**
+ * Topics in one process: subscribe, unsubscribe, publish. A publish encodes
+ * its frame once, whatever the number of subscribers, where the codec frames
+ * the bytes; a subscriber over the high-water mark is skipped (counted) or
+ * closed with 1013, so one that stops reading never grows the server's memory
+ * without bound.
+ *
+ * @example
+ * ```ts
+ * import { PubSub } from "@edgesocket/edgesocket";
+ * const pubsub = new PubSub();
+ * console.log(pubsub.publish("news", "nobody listens")); // 0
+ * ```
+ */
+export class PubSub {
+  #topics = new Map<string, Set<Subscriber>>();
+  #highWaterMark: number;
+  #slowConsumer: "drop" | "close";
+  /** Messages skipped because their subscriber was slow. */
+  dropped = 0;
+
+  /**
+   * Creates a topic registry.
+   *
+   * @param options High-water mark and slow-consumer policy.
+   */
+  constructor(options: PubSubOptions = {}) {
+    this.#highWaterMark = options.highWaterMark ?? 1024 * 1024;
+    this.#slowConsumer = options.slowConsumer ?? "drop";
+  }
+
+  /**
+   * Adds a subscriber to a topic.
+   *
+   * @param subscriber The session.
+   * @param topic 1 to 256 characters.
+   * @throws {RangeError} For an empty or too long topic name.
+   */
+  subscribe(subscriber: Subscriber, topic: string): void {
+    assertTopic(topic);
+    let set = this.#topics.get(topic);
+    if (!set) this.#topics.set(topic, set = new Set());
+    set.add(subscriber);
+    subscriber.topics.add(topic);
+  }
+
+  /**
+   * Removes a subscriber from a topic.
+   *
+   * @param subscriber The session.
+   * @param topic The topic.
+   */
+  unsubscribe(subscriber: Subscriber, topic: string): void {
+    const set = this.#topics.get(topic);
+    subscriber.topics.delete(topic);
+    if (!set) return;
+    set.delete(subscriber);
+    if (set.size === 0) this.#topics.delete(topic);
+  }
+
+  /**
+   * Removes a subscriber from every topic (on close).
+   *
+   * @param subscriber The session.
+   */
+  unsubscribeAll(subscriber: Subscriber): void {
+    for (const topic of [...subscriber.topics]) this.unsubscribe(subscriber, topic);
+  }
+
+  /**
+   * The number of subscribers of a topic.
+   *
+   * @param topic The topic.
+   * @returns The count (0 for an unknown topic).
+   */
+  subscriberCount(topic: string): number {
+    return this.#topics.get(topic)?.size ?? 0;
+  }
+
+  /**
+   * Sends a message to every subscriber of a topic, except `sender`.
+   *
+   * @param topic The topic (1 to 256 characters).
+   * @param data Text or binary.
+   * @param sender A subscriber to leave out.
+   * @returns How many subscribers it was sent to.
+   * @throws {RangeError} For an empty or too long topic name.
+   */
+  publish(topic: string, data: SendData, sender?: Subscriber): number {
+    assertTopic(topic);
+    const set = this.#topics.get(topic);
+    if (!set || set.size === 0) return 0;
+    let frame: Uint8Array[] | undefined;
+    let sent = 0;
+    for (const subscriber of set) {
+      if (subscriber === sender) continue;
+      if (subscriber.bufferedAmount > this.#highWaterMark) {
+        if (this.#slowConsumer === "close") {
+          subscriber.closeWith(CloseCode.TryAgainLater, "Slow consumer");
+        } else this.dropped++;
+        continue;
+      }
+      if (subscriber.sendEncoded && !(data instanceof Blob)) {
+        frame ??= encodeOnce(data);
+        subscriber.sendEncoded(frame);
+      } else subscriber.send(data);
+      sent++;
+    }
+    return sent;
+  }
+}
+
+function encodeOnce(data: Exclude<SendData, Blob>): Uint8Array[] {
+  return typeof data === "string"
+    ? encodeFrame(Opcode.Text, encoder.encode(data))
+    : encodeFrame(Opcode.Binary, toBytes(data));
+}
+
+/** The process-wide topics that `ws.subscribe()` and `publish()` use. */
+export const defaultPubSub: PubSub = new PubSub();
+
+/**
+ * Publishes to every subscriber of a topic, from anywhere in the app (an
+ * HTTP route, a timer).
+ *
+ * @param topic The topic.
+ * @param data Text or binary.
+ * @returns How many subscribers it was sent to.
+ * @throws {RangeError} For an empty or too long topic name.
+ *
+ * @example
+ * ```ts
+ * import { publish } from "@edgesocket/edgesocket";
+ * console.log(publish("news", "hello")); // 0: no subscriber yet
+ * ```
+ */
+export function publish(topic: string, data: SendData): number {
+  return defaultPubSub.publish(topic, data);
+}
+
+/**
+ * The number of subscribers of a topic in this process.
+ *
+ * @param topic The topic.
+ * @returns The count.
+ *
+ * @example
+ * ```ts
+ * import { subscriberCount } from "@edgesocket/edgesocket";
+ * console.log(subscriberCount("news")); // 0
+ * ```
+ */
+export function subscriberCount(topic: string): number {
+  return defaultPubSub.subscriberCount(topic);
+}
