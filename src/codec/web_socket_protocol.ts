@@ -69,6 +69,7 @@ export class WebSocketProtocol {
   #handler: ProtocolHandler;
   #decoder: FrameDecoder;
   #mask: boolean;
+  #encodeOptions: { mask: boolean };
   #autoPong: boolean;
   #state: number = ProtocolState.Open;
   #fragments: Uint8Array[] = [];
@@ -89,6 +90,7 @@ export class WebSocketProtocol {
     this.#handler = handler;
     const role = options.role ?? "server";
     this.#mask = role === "client";
+    this.#encodeOptions = { mask: this.#mask };
     this.#autoPong = options.autoPong ?? true;
     this.#decoder = new FrameDecoder(this, { ...options, role });
   }
@@ -125,7 +127,8 @@ export class WebSocketProtocol {
    * @param text The message.
    */
   sendText(text: string): void {
-    this.sendFrame(Opcode.Text, encoder.encode(text));
+    if (this.#state !== ProtocolState.Open) return;
+    this.#handler.write(encodeFrame(Opcode.Text, encoder.encode(text), this.#encodeOptions));
   }
 
   /**
@@ -134,7 +137,8 @@ export class WebSocketProtocol {
    * @param data The message.
    */
   sendBinary(data: Uint8Array): void {
-    this.sendFrame(Opcode.Binary, data);
+    if (this.#state !== ProtocolState.Open) return;
+    this.#handler.write(encodeFrame(Opcode.Binary, data, this.#encodeOptions));
   }
 
   /**

@@ -314,15 +314,20 @@ export class WebSocketConnection implements ProtocolHandler {
 
   /** @internal ProtocolHandler. */
   onText(text: string): void {
-    this.#emit("message", createMessageEvent(text));
+    this.#emitMessage(text);
   }
 
   /** @internal ProtocolHandler. */
   onBinary(data: Uint8Array): void {
-    this.#emit(
-      "message",
-      createMessageEvent(toBinaryType(data, this.binaryType)),
-    );
+    this.#emitMessage(toBinaryType(data, this.binaryType));
+  }
+
+  // The hot path: no lookup by event name.
+  #emitMessage(data: MessageData): void {
+    const event = createMessageEvent(data);
+    if (this.onmessage) this.#call(this.onmessage, event);
+    const list = this.#listeners.message;
+    if (list) { for (const listener of list) this.#call(listener, event); }
   }
 
   /** @internal ProtocolHandler. */
