@@ -1,4 +1,5 @@
 import { CloseCode, encodeFrame, Opcode } from "../codec/mod.ts";
+import type { Backplane } from "./backplane.ts";
 import { type SendData, toBytes } from "./send_data.ts";
 
 /** What a topic needs of a subscriber: the session of one socket. */
@@ -21,6 +22,8 @@ export interface PubSubOptions {
   highWaterMark?: number;
   /** `"drop"` (default): skip a slow subscriber for this message, counted; `"close"`: close it 1013. */
   slowConsumer?: "drop" | "close";
+  /** Relays topics between processes (Redis, BroadcastChannel); none by default. */
+  backplane?: Backplane;
 }
 
 /** The longest topic name. */
@@ -64,6 +67,7 @@ export class PubSub {
   #topics = new Map<string, Set<Subscriber>>();
   #highWaterMark: number;
   #slowConsumer: "drop" | "close";
+  #backplane: Backplane | undefined;
   /** Messages skipped because their subscriber was slow. */
   dropped = 0;
 
@@ -75,6 +79,20 @@ export class PubSub {
   constructor(options: PubSubOptions = {}) {
     this.#highWaterMark = options.highWaterMark ?? 1024 * 1024;
     this.#slowConsumer = options.slowConsumer ?? "drop";
+    this.useBackplane(options.backplane);
+  }
+
+  /**
+   * Switches the backplane: topics with local subscribers are carried to and
+   * from the other processes through it.
+   *
+   * @param backplane The backplane, or `undefined` for this process only.
+   */
+  useBackplane(backplane: Backplane | undefined): void {
+    this.#backplane = backplane;
+    if (!backplane) return;
+    backplane.onMessage((topic, data) => this.#deliver(topic, data, undefined));
+    for (const topic of this.#topics.keys()) backplane.subscribe(topic);
   }
 
   /**
@@ -87,7 +105,10 @@ export class PubSub {
   subscribe(subscriber: Subscriber, topic: string): void {
     assertTopic(topic);
     let set = this.#topics.get(topic);
-    if (!set) this.#topics.set(topic, set = new Set());
+    if (!set) {
+      this.#topics.set(topic, set = new Set());
+      this.#backplane?.subscribe(topic);
+    }
     set.add(subscriber);
     subscriber.topics.add(topic);
   }
@@ -103,7 +124,10 @@ export class PubSub {
     subscriber.topics.delete(topic);
     if (!set) return;
     set.delete(subscriber);
-    if (set.size === 0) this.#topics.delete(topic);
+    if (set.size === 0) {
+      this.#topics.delete(topic);
+      this.#backplane?.unsubscribe(topic);
+    }
   }
 
   /**
@@ -136,6 +160,13 @@ export class PubSub {
    */
   publish(topic: string, data: SendData, sender?: Subscriber): number {
     assertTopic(topic);
+    if (this.#backplane && !(data instanceof Blob)) {
+      this.#backplane.publish(topic, typeof data === "string" ? data : toBytes(data));
+    }
+    return this.#deliver(topic, data, sender);
+  }
+
+  #deliver(topic: string, data: SendData, sender: Subscriber | undefined): number {
     const set = this.#topics.get(topic);
     if (!set || set.size === 0) return 0;
     let frame: Uint8Array[] | undefined;
