@@ -34,6 +34,7 @@ export {
   type WebSocketListener,
 } from "./src/core/web_socket_connection.ts";
 export type { ByteTransport } from "./src/core/byte_transport.ts";
+export type { Backplane } from "./src/core/backplane.ts";
 export type { SocketDriver } from "./src/core/socket_driver.ts";
 export {
   closeAllConnections,

@@ -17,7 +17,7 @@
  * @module
  */
 import { createAdaptorServer } from "@hono/node-server";
-import { type IncomingMessage, type Server, STATUS_CODES } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import {
@@ -31,9 +31,14 @@ import {
   type CloseAllOptions,
   openConnectionCount,
 } from "../core/session_registry.ts";
-import type { WebSocketConnection } from "../core/web_socket_connection.ts";
+import { openSocketTransport, pipeSocket, writeRawResponse } from "./node_socket.ts";
 
-export * from "../hono/upgrade_web_socket.ts";
+export * from "../../mod.ts";
+export {
+  NodeWebSocket,
+  WebSocketServer,
+  type WebSocketServerOptions,
+} from "./node_web_socket_server.ts";
 
 /** The app's fetch, as Hono's `app.fetch`. */
 export type FetchHandler = (
@@ -178,39 +183,9 @@ async function handleUpgrade(
     if (!SKIPPED.has(name)) lines.push(`${name}: ${value}`);
   });
   socket.write(lines.join("\r\n") + "\r\n\r\n");
-  socket.setNoDelay(true);
-  socket.setTimeout(0);
-  const connection = pending.start({
-    write(chunks) {
-      if (chunks.length === 1) {
-        socket.write(chunks[0]);
-        return;
-      }
-      socket.cork();
-      for (const chunk of chunks) socket.write(chunk);
-      socket.uncork();
-    },
-    end: () => socket.end(),
-    destroy: () => socket.destroy(),
-    get bufferedAmount() {
-      return socket.writableLength;
-    },
-  });
-  pipeSocket(socket, connection, head);
-}
-
-function pipeSocket(
-  socket: Socket,
-  connection: WebSocketConnection,
-  head: Buffer,
-): void {
   socket.off("error", ignore);
-  socket.on("error", (error) => connection.receiveEnd(error));
-  socket.on("close", () => connection.receiveEnd());
-  socket.on("end", () => connection.receiveEnd());
-  // Plain Uint8Array views: a Buffer's slice() would not copy.
-  if (head.length > 0) connection.receive(toUint8Array(head));
-  socket.on("data", (chunk: Buffer) => connection.receive(toUint8Array(chunk)));
+  const connection = pending.start(openSocketTransport(socket));
+  pipeSocket(socket, connection, head);
 }
 
 /**
@@ -253,28 +228,10 @@ function toRequest(req: IncomingMessage): Request {
   return new Request(url, { method: req.method, headers });
 }
 
-async function writeResponse(
-  socket: Duplex,
-  response: Response,
-): Promise<void> {
+async function writeResponse(socket: Duplex, response: Response): Promise<void> {
   if (socket.destroyed) return;
   const body = new Uint8Array(await response.arrayBuffer());
-  const lines = [
-    `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ""}`,
-  ];
-  response.headers.forEach((value, name) => {
-    if (name !== "content-length" && name !== "connection") {
-      lines.push(`${name}: ${value}`);
-    }
-  });
-  lines.push(`Content-Length: ${body.length}`, "Connection: close");
-  socket.end(
-    Buffer.concat([Buffer.from(lines.join("\r\n") + "\r\n\r\n"), body]),
-  );
-}
-
-function toUint8Array(chunk: Buffer): Uint8Array {
-  return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  writeRawResponse(socket, response.status, body, response.headers);
 }
 
 function ignore(): void {}

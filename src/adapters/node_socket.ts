@@ -1,0 +1,87 @@
+/** The Node socket plumbing the Node adapters share: a transport, the read pipe, raw answers. */
+import { Buffer } from "node:buffer";
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import type { ByteTransport } from "../core/byte_transport.ts";
+import type { WebSocketConnection } from "../core/web_socket_connection.ts";
+
+/**
+ * A {@linkcode ByteTransport} over a Node socket, after the 101: no delay,
+ * no idle timeout (the connection runs its own heartbeat).
+ *
+ * @param socket The upgraded socket.
+ * @returns The transport.
+ */
+export function openSocketTransport(socket: Socket): ByteTransport {
+  socket.setNoDelay(true);
+  socket.setTimeout(0);
+  return {
+    write(chunks) {
+      if (chunks.length === 1) {
+        socket.write(chunks[0]);
+        return;
+      }
+      socket.cork();
+      for (const chunk of chunks) socket.write(chunk);
+      socket.uncork();
+    },
+    end: () => socket.end(),
+    destroy: () => socket.destroy(),
+    get bufferedAmount() {
+      return socket.writableLength;
+    },
+  };
+}
+
+/**
+ * Feeds what the socket reads into the connection, and its end or error.
+ *
+ * @param socket The upgraded socket.
+ * @param connection The open connection.
+ * @param head Bytes read past the request head.
+ */
+export function pipeSocket(socket: Socket, connection: WebSocketConnection, head: Buffer): void {
+  socket.on("error", (error) => connection.receiveEnd(error));
+  socket.on("close", () => connection.receiveEnd());
+  socket.on("end", () => connection.receiveEnd());
+  // Plain Uint8Array views: a Buffer's slice() would not copy.
+  if (head.length > 0) connection.receive(toUint8Array(head));
+  socket.on("data", (chunk: Buffer) => connection.receive(toUint8Array(chunk)));
+}
+
+/**
+ * Answers on a raw socket with an HTTP/1.1 response and ends it.
+ *
+ * @param socket The socket.
+ * @param status The status.
+ * @param body The body.
+ * @param headers Extra headers.
+ */
+export function writeRawResponse(
+  socket: Duplex,
+  status: number,
+  body: Uint8Array | string,
+  headers: Iterable<[string, string]> | Record<string, string> = {},
+): void {
+  if (socket.destroyed) return;
+  const bytes = typeof body === "string" ? Buffer.from(body) : Buffer.from(body);
+  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}`];
+  const entries = Symbol.iterator in headers
+    ? headers as Iterable<[string, string]>
+    : Object.entries(headers);
+  let hasType = false;
+  for (const [name, value] of entries) {
+    const lower = name.toLowerCase();
+    if (lower === "content-length" || lower === "connection") continue;
+    if (lower === "content-type") hasType = true;
+    lines.push(`${name}: ${value}`);
+  }
+  if (!hasType && bytes.length > 0) lines.push("Content-Type: text/plain; charset=utf-8");
+  lines.push(`Content-Length: ${bytes.length}`, "Connection: close");
+  socket.end(Buffer.concat([Buffer.from(lines.join("\r\n") + "\r\n\r\n"), bytes]));
+}
+
+function toUint8Array(chunk: Buffer): Uint8Array {
+  return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}

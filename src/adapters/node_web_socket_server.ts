@@ -1,0 +1,172 @@
+/**
+ * A `ws`-shaped `WebSocketServer` driven by the edgesocket codec, for the
+ * `websocket: { server }` slot of `@hono/node-server`'s own `serve()`: Hono's
+ * Node server and its `upgradeWebSocket` stay as they are, and `ws` is not
+ * needed.
+ *
+ * @example
+ * ```ts ignore
+ * import { serve, upgradeWebSocket } from "@hono/node-server";
+ * import { WebSocketServer } from "@edgesocket/edgesocket/node";
+ * app.get("/ws", upgradeWebSocket(() => ({ onMessage: (e, ws) => ws.send(String(e.data)) })));
+ * serve({ fetch: app.fetch, websocket: { server: new WebSocketServer() } });
+ * ```
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { EventEmitter } from "node:events";
+import type { IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import {
+  createAcceptHeaders,
+  HandshakeError,
+  selectProtocol,
+  validateUpgradeRequest,
+} from "../codec/mod.ts";
+import { WebSocketConnection } from "../core/web_socket_connection.ts";
+import { openSocketTransport, pipeSocket, writeRawResponse } from "./node_socket.ts";
+
+/** Options for {@linkcode WebSocketServer}. */
+export interface WebSocketServerOptions {
+  /** Subprotocols the server speaks, in preference order. */
+  protocols?: readonly string[];
+  /** Largest message in bytes (default 64 MiB); above it the socket closes 1009. */
+  maxPayload?: number;
+}
+
+/**
+ * One socket, with the surface `@hono/node-server` expects of `ws`: `send`,
+ * `close`, `protocol`, `readyState`, and the `message` (data, isBinary),
+ * `close` (code, reason) and `error` events.
+ */
+export class NodeWebSocket extends EventEmitter {
+  /** The codec connection underneath. */
+  readonly connection: WebSocketConnection;
+
+  /**
+   * Wraps a connection.
+   *
+   * @param connection The open connection.
+   */
+  constructor(connection: WebSocketConnection) {
+    super();
+    this.connection = connection;
+    connection.binaryType = "uint8array";
+    connection.onmessage = (event) => {
+      const data = event.data;
+      if (typeof data === "string") this.emit("message", Buffer.from(data), false);
+      else {
+        const bytes = data as Uint8Array;
+        this.emit("message", Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), true);
+      }
+    };
+    connection.onclose = (event) => this.emit("close", event.code, Buffer.from(event.reason));
+    connection.onerror = (event) => this.emit("error", event.error);
+  }
+
+  /** The agreed subprotocol. */
+  get protocol(): string {
+    return this.connection.protocol;
+  }
+
+  /** `0`–`3`, as the WHATWG `readyState`. */
+  get readyState(): 0 | 1 | 2 | 3 {
+    return this.connection.readyState as 0 | 1 | 2 | 3;
+  }
+
+  /**
+   * Sends a message.
+   *
+   * @param data Text or binary.
+   */
+  send(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.connection.send(data);
+  }
+
+  /**
+   * Closes with any code the server may send.
+   *
+   * @param code The close code.
+   * @param reason The reason.
+   */
+  close(code?: number, reason?: string): void {
+    this.connection.closeWith(code, reason ?? "");
+  }
+}
+
+/**
+ * A `WebSocketServer` in `noServer` mode, shaped like `ws`'s: `handleUpgrade`
+ * validates the handshake with the codec (400 or 426 with a one-line reason
+ * otherwise), writes the 101 and hands a {@linkcode NodeWebSocket} to the
+ * callback.
+ *
+ * @example
+ * ```ts ignore
+ * const server = serve({ fetch: app.fetch, websocket: { server: new WebSocketServer() } });
+ * ```
+ */
+export class WebSocketServer extends EventEmitter {
+  /** `ws`'s options object; only `noServer` is read by `@hono/node-server`. */
+  readonly options: { noServer: true } = { noServer: true };
+  #protocols: readonly string[];
+  #maxPayload: number | undefined;
+
+  /**
+   * Creates the server.
+   *
+   * @param options Subprotocols and the message size limit.
+   */
+  constructor(options: WebSocketServerOptions = {}) {
+    super();
+    this.#protocols = options.protocols ?? [];
+    this.#maxPayload = options.maxPayload;
+  }
+
+  /**
+   * Completes an upgrade.
+   *
+   * @param request The upgrade request.
+   * @param socket Its socket.
+   * @param head Bytes read past the request head.
+   * @param callback Called with the open socket.
+   */
+  handleUpgrade(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    callback: (ws: NodeWebSocket, request: IncomingMessage) => void,
+  ): void {
+    let upgrade;
+    try {
+      upgrade = validateUpgradeRequest({
+        method: request.method ?? "GET",
+        headers: request.headers,
+        httpVersion: request.httpVersion,
+      });
+    } catch (error) {
+      if (!(error instanceof HandshakeError)) throw error;
+      writeRawResponse(socket, error.status, error.message + "\n", error.headers);
+      return;
+    }
+    const protocol = selectProtocol(upgrade.protocols, this.#protocols) ?? "";
+    const lines = ["HTTP/1.1 101 Switching Protocols"];
+    const accept = createAcceptHeaders(upgrade.key, { protocol: protocol || undefined });
+    for (const [name, value] of Object.entries(accept)) lines.push(`${name}: ${value}`);
+    this.emit("headers", lines, request);
+    socket.write(lines.join("\r\n") + "\r\n\r\n");
+    const connection = new WebSocketConnection(openSocketTransport(socket as Socket), {
+      protocol,
+      url: request.url,
+      maxMessageSize: this.#maxPayload,
+    });
+    const ws = new NodeWebSocket(connection);
+    connection.open();
+    callback(ws, request);
+    pipeSocket(socket as Socket, connection, head);
+  }
+
+  /** Nothing to release: sockets close with their server. */
+  close(): void {}
+}

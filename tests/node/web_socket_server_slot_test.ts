@@ -1,0 +1,49 @@
+/** `@hono/node-server`'s serve() and upgradeWebSocket() with our WebSocketServer in the slot, in Node 20. */
+import assert from "node:assert/strict";
+import WebSocket from "ws";
+import { startNode } from "../_util/server_process.ts";
+import { rawRequest, upgradeRequest } from "../_util/tcp_client.ts";
+
+Deno.test({
+  name: "WebSocketServer fills @hono/node-server's websocket slot: echo, protocol, bad version",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const server = await startNode("tests/fixtures/node_slot_app.ts");
+    try {
+      const ws = new WebSocket(`ws://127.0.0.1:${server.port}/echo`, ["a", "b"]);
+      const messages: Array<[string, boolean]> = [];
+      const waiters: Array<() => void> = [];
+      ws.on("message", (d: Buffer, isBinary: boolean) => {
+        messages.push([isBinary ? `bin:${[...d].join(",")}` : d.toString(), isBinary]);
+        waiters.shift()?.();
+      });
+      const next = async () => {
+        if (messages.length === 0) await new Promise<void>((r) => waiters.push(r));
+        return messages.shift()!;
+      };
+      await new Promise((resolve, reject) => {
+        ws.on("open", resolve);
+        ws.on("error", reject);
+      });
+      assert.equal(ws.protocol, "b");
+      assert.deepEqual(await next(), ["open b", false]);
+      ws.send("text");
+      assert.deepEqual(await next(), ["text", false]);
+      ws.send(new Uint8Array([4, 5]));
+      assert.deepEqual(await next(), ["bin:4,5", true]);
+      const closed = new Promise<number>((r) => ws.on("close", (code: number) => r(code)));
+      ws.close(4000);
+      assert.equal(await closed, 4000);
+      const bad = await rawRequest(
+        server.port,
+        upgradeRequest("/echo", { "Sec-WebSocket-Version": "7" }),
+      );
+      bad.conn.close();
+      assert.equal(bad.status, 426);
+      assert.equal(bad.headers.get("sec-websocket-version"), "13");
+    } finally {
+      await server.stop();
+    }
+  },
+});
