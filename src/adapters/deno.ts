@@ -15,11 +15,10 @@
  * @module
  */
 import type { AcceptedUpgrade, RuntimeAdapter } from "../core/runtime_adapter.ts";
-
-export type { AcceptedUpgrade, ConnectionLimits, RuntimeAdapter } from "../core/runtime_adapter.ts";
 import type { SocketDriver } from "../core/socket_driver.ts";
 
 export * from "../hono/upgrade_web_socket.ts";
+export type { AcceptedUpgrade, ConnectionLimits, RuntimeAdapter } from "../core/runtime_adapter.ts";
 
 declare const Deno: {
   upgradeWebSocket(
@@ -56,10 +55,13 @@ export const denoAdapter: RuntimeAdapter = {
   name: "deno",
   upgrade({ request, protocol, limits, session }: AcceptedUpgrade): Response {
     const { socket, response } = Deno.upgradeWebSocket(request, {
-      protocol: protocol || undefined,
       // Deno counts in seconds; 0 turns its heartbeat off.
       idleTimeout: Math.ceil(limits.idleTimeout / 1000),
     });
+    // Not Deno's `protocol` option: it splits the offers on ", " only and
+    // throws on "v1,v2" (RFC 9110 lists take any spacing). The codec has
+    // parsed the offers; the 101's headers can be set.
+    if (protocol) response.headers.set("Sec-WebSocket-Protocol", protocol);
     socket.binaryType = "arraybuffer";
     const driver: SocketDriver = {
       send: (data) => socket.send(data),
@@ -77,11 +79,19 @@ export const denoAdapter: RuntimeAdapter = {
     };
     socket.onopen = () => session.open(driver);
     socket.onmessage = (event) => session.message(event.data);
-    socket.onclose = (event) => session.close(event.code, event.reason, event.wasClean);
-    socket.onerror = (event) =>
-      session.error(
-        (event as ErrorEvent).error ?? new Error("WebSocket error"),
-      );
+    // Deno's `error` always precedes a `close`; held until then.
+    let failure: unknown;
+    socket.onerror = (event) => {
+      failure = (event as ErrorEvent).error ??
+        new Error((event as ErrorEvent).message || "WebSocket error");
+    };
+    socket.onclose = (event) => {
+      // A peer gone without a close frame is "Unexpected EOF" and code 0
+      // on Deno: the other runtimes report only a 1006 close.
+      const code = event.code || 1006;
+      if (failure !== undefined && code !== 1006) session.error(failure);
+      session.close(code, event.reason, event.wasClean);
+    };
     return response;
   },
 };

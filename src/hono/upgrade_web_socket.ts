@@ -10,6 +10,8 @@ import {
 import { RUNTIME_ADAPTER, type RuntimeAdapter } from "../core/runtime_adapter.ts";
 import { WebSocketContext } from "../core/web_socket_context.ts";
 import { type WebSocketEvents, WebSocketSession } from "../core/web_socket_session.ts";
+import { bunAdapter, isBun } from "../adapters/bun.ts";
+import { cloudflareAdapter, isCloudflare } from "../adapters/cloudflare.ts";
 import { denoAdapter, isDeno } from "../adapters/deno.ts";
 
 /**
@@ -42,8 +44,9 @@ export interface UpgradeWebSocketOptions<D = undefined, C extends UpgradeContext
 }
 
 /** Adapters the middleware can find from globals, tried after the env's own. */
-// Registered adapters first; Deno's own last. Read lazily: the adapter
-// modules re-export this one, so nothing here may touch them at load.
+// Registered adapters first; the built-in Bun, Workers and Deno ones last.
+// Read lazily: the adapter modules re-export this one, so nothing here may
+// touch them at load.
 const registered: Array<[() => boolean, RuntimeAdapter]> = [];
 
 /**
@@ -72,6 +75,10 @@ function findAdapter(env: unknown): RuntimeAdapter | undefined {
   if (own) return own;
   const found = registered.find(([isPresent]) => isPresent());
   if (found) return found[1];
+  // The native runtimes, from their globals: importing the main module is
+  // enough on each of them.
+  if (isBun(env)) return bunAdapter;
+  if (isCloudflare()) return cloudflareAdapter;
   return isDeno() ? denoAdapter : undefined;
 }
 

@@ -184,3 +184,45 @@ export async function startDeno(
     env,
   });
 }
+
+/** Starts a module under Bun (`bun run`), which serves its default export on `PORT`. */
+export async function startBun(
+  entry: string,
+  env: Record<string, string> = {},
+): Promise<ServerProcess> {
+  const port = freePort();
+  return await startProcess(BIN.bun, ["run", entry], {
+    port,
+    env: { ...env, PORT: `${port}` },
+  });
+}
+
+/**
+ * Starts a Worker under workerd with `wrangler dev` (wrangler.toml's
+ * settings, `entry` as the Worker). Wrangler's own CLI is run directly: its
+ * `bin` wrapper does not pass SIGTERM on, which would leave workerd behind.
+ */
+export async function startWorkerd(
+  entry: string,
+  env: Record<string, string> = {},
+): Promise<ServerProcess> {
+  const port = freePort();
+  return await startProcess(BIN.node, [
+    "--no-warnings",
+    "--experimental-vm-modules",
+    `${root}node_modules/wrangler/wrangler-dist/cli.js`,
+    "dev",
+    entry,
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    `${port}`,
+    "--inspector-port",
+    `${freePort()}`,
+    "--show-interactive-dev-session=false",
+  ], {
+    ready: /Ready on http:\/\/127\.0\.0\.1:(\d+)/,
+    env: { WRANGLER_SEND_METRICS: "false", ...env },
+    timeout: 60_000,
+  });
+}

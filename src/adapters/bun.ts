@@ -1,0 +1,214 @@
+/**
+ * The Bun adapter: `server.upgrade()`, with Bun's server-wide `websocket`
+ * handlers dispatching to each socket's session. Export
+ * {@linkcode websocket} next to the app's fetch so that `Bun.serve` gets it.
+ *
+ * Bun's settings are per server, not per route: `maxPayloadLength` (Bun
+ * closes with 1009 above it, before any route sees the message),
+ * `idleTimeout` and `sendPings`. The default {@linkcode websocket} takes the
+ * routes' defaults (64 MiB, 120 s, pings on); a route's smaller
+ * `maxMessageSize` is still enforced per route by the session, while a route
+ * limit above the server's needs {@linkcode createBunWebSocket}.
+ *
+ * @example With `bun run`
+ * ```ts ignore
+ * import { Hono } from "hono";
+ * import { upgradeWebSocket, websocket } from "@edgesocket/edgesocket/bun";
+ * const app = new Hono();
+ * app.get("/echo", upgradeWebSocket(() => ({ onMessage: (e, ws) => ws.send(e.data as string) })));
+ * export default { fetch: app.fetch, websocket };
+ * ```
+ *
+ * @module
+ */
+import { DEFAULT_MAX_MESSAGE_SIZE } from "../codec/mod.ts";
+import type { AcceptedUpgrade, RuntimeAdapter } from "../core/runtime_adapter.ts";
+import type { SocketDriver } from "../core/socket_driver.ts";
+import type { WebSocketSession } from "../core/web_socket_session.ts";
+
+export * from "../hono/upgrade_web_socket.ts";
+export type { AcceptedUpgrade, ConnectionLimits, RuntimeAdapter } from "../core/runtime_adapter.ts";
+
+declare const Bun: unknown;
+
+/** The part of Bun's `ServerWebSocket` the adapter uses. */
+export interface BunServerWebSocket {
+  /** What `server.upgrade()` was given. */
+  data: unknown;
+  /** `0` connecting, `1` open, `2` closing, `3` closed. */
+  readonly readyState: number;
+  /** How Bun hands over binary messages. */
+  binaryType?: "nodebuffer" | "arraybuffer" | "uint8array";
+  /** Sends a message; a string as text. */
+  send(data: string | Uint8Array): number;
+  /** Starts the closing handshake. */
+  close(code?: number, reason?: string): void;
+  /** Sends a ping. */
+  ping(data?: Uint8Array): number;
+  /** Bytes queued and not yet sent. */
+  getBufferedAmount(): number;
+}
+
+/** The server-wide handlers and settings `Bun.serve` takes as `websocket`. */
+export interface BunWebSocketHandler {
+  /** Largest message Bun accepts, in bytes (1009 above it). */
+  maxPayloadLength: number;
+  /** Seconds a peer may stay silent (0: off). */
+  idleTimeout: number;
+  /** Whether Bun pings silent peers before `idleTimeout` closes them. */
+  sendPings: boolean;
+  /** Bun opened a socket. */
+  open(ws: BunServerWebSocket): void;
+  /** A message arrived. */
+  message(ws: BunServerWebSocket, message: string | ArrayBuffer | Uint8Array): void;
+  /** The socket closed. */
+  close(ws: BunServerWebSocket, code: number, reason: string): void;
+}
+
+/** Options for {@linkcode createBunWebSocket}. */
+export interface BunWebSocketOptions {
+  /** Largest message on this server, in bytes (default 64 MiB, the routes' default). */
+  maxPayloadLength?: number;
+  /** Close a silent peer after this many ms (default 120,000; Bun counts whole seconds, at most 960; 0: off). */
+  idleTimeout?: number;
+  /** Ping silent peers (default `true`). */
+  sendPings?: boolean;
+}
+
+interface BunServer {
+  upgrade(
+    request: Request,
+    options: { data: unknown; headers: Record<string, string> },
+  ): boolean;
+}
+
+// What each socket carries in `ws.data`: only this module reads it.
+class BunSocketState {
+  readonly session: WebSocketSession<unknown>;
+  readonly maxMessageSize: number;
+  constructor(session: WebSocketSession<unknown>, maxMessageSize: number) {
+    this.session = session;
+    this.maxMessageSize = maxMessageSize;
+  }
+}
+
+/**
+ * Whether this is Bun, called by a Bun server (`env` is the server).
+ *
+ * @param env The env the app was called with.
+ * @returns `true` on Bun with a server to upgrade on.
+ *
+ * @example
+ * ```ts
+ * import { isBun } from "@edgesocket/edgesocket/bun";
+ * console.log(isBun({})); // false
+ * ```
+ */
+export function isBun(env: unknown): boolean {
+  return typeof Bun !== "undefined" &&
+    typeof (env as Partial<BunServer> | undefined)?.upgrade === "function";
+}
+
+/**
+ * The adapter that upgrades with Bun's `server.upgrade()`.
+ *
+ * @example
+ * ```ts ignore
+ * const response = bunAdapter.upgrade(accepted);
+ * ```
+ */
+export const bunAdapter: RuntimeAdapter = {
+  name: "bun",
+  upgrade({ request, env, protocol, limits, session }: AcceptedUpgrade): Response {
+    let upgraded: boolean;
+    try {
+      upgraded = (env as BunServer).upgrade(request, {
+        data: new BunSocketState(session, limits.maxMessageSize),
+        // Unless told, Bun answers with the client's first offer: always
+        // name the chosen one, or none (an empty value sends no header).
+        headers: { "Sec-WebSocket-Protocol": protocol },
+      });
+    } catch (error) {
+      throw new TypeError(
+        "Bun.serve() needs edgesocket's websocket handler: export default { fetch: app.fetch, websocket }",
+        { cause: error },
+      );
+    }
+    if (!upgraded) return new Response("WebSocket upgrade failed\n", { status: 400 });
+    // Bun has written the 101 and ignores this answer, but Hono needs one.
+    return new Response(null);
+  },
+};
+
+/**
+ * Creates Bun's server-wide `websocket` handlers with other settings than
+ * the default {@linkcode websocket}'s.
+ *
+ * @param options Bun's per-server limit and timers.
+ * @returns The object to pass as `websocket` to `Bun.serve`.
+ *
+ * @example Routes that take messages up to 256 MiB
+ * ```ts ignore
+ * const websocket = createBunWebSocket({ maxPayloadLength: 256 * 1024 * 1024 });
+ * export default { fetch: app.fetch, websocket };
+ * ```
+ */
+export function createBunWebSocket(options: BunWebSocketOptions = {}): BunWebSocketHandler {
+  const maxPayloadLength = options.maxPayloadLength ?? DEFAULT_MAX_MESSAGE_SIZE;
+  let warned = false;
+  return {
+    maxPayloadLength,
+    idleTimeout: Math.min(Math.ceil((options.idleTimeout ?? 120_000) / 1000), 960),
+    sendPings: options.sendPings ?? true,
+    open(ws) {
+      const state = ws.data;
+      if (!(state instanceof BunSocketState)) return;
+      if (state.maxMessageSize > maxPayloadLength && !warned) {
+        warned = true;
+        console.warn(
+          `A route allows ${state.maxMessageSize}-byte messages, Bun's server only ${maxPayloadLength}: pass maxPayloadLength to createBunWebSocket()`,
+        );
+      }
+      ws.binaryType = "arraybuffer";
+      state.session.open(createDriver(ws));
+    },
+    message(ws, message) {
+      const state = ws.data;
+      if (state instanceof BunSocketState) state.session.message(message);
+    },
+    close(ws, code, reason) {
+      const state = ws.data;
+      // Bun reports no wasClean: 1006 is the code for a lost connection.
+      if (state instanceof BunSocketState) state.session.close(code, reason, code !== 1006);
+    },
+  };
+}
+
+function createDriver(ws: BunServerWebSocket): SocketDriver {
+  return {
+    send: (data) => void ws.send(data),
+    close: (code, reason) => ws.close(code, reason),
+    ping: (data) => void ws.ping(data),
+    get readyState() {
+      return ws.readyState;
+    },
+    get bufferedAmount() {
+      return ws.getBufferedAmount();
+    },
+    // edgesocket's handlers leave permessage-deflate off.
+    extensions: "",
+    raw: ws,
+  };
+}
+
+/**
+ * Bun's server-wide `websocket` handlers with the routes' defaults: messages
+ * up to 64 MiB, silent peers pinged and closed after 120 s.
+ *
+ * @example
+ * ```ts ignore
+ * import { websocket } from "@edgesocket/edgesocket/bun";
+ * export default { fetch: app.fetch, websocket };
+ * ```
+ */
+export const websocket: BunWebSocketHandler = createBunWebSocket();

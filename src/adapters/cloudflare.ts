@@ -1,0 +1,94 @@
+/**
+ * The Cloudflare Workers adapter: a `WebSocketPair`, the server end accepted
+ * in the Worker. Workers never fire `open` on the server end, so the adapter
+ * opens the session itself; Workers cannot send a ping (`ws.canPing` is
+ * `false`) and do not report `bufferedAmount` (always 0). The session
+ * enforces `maxMessageSize`, under the platform's own per-message limit.
+ *
+ * @example A Worker
+ * ```ts ignore
+ * import { Hono } from "hono";
+ * import { upgradeWebSocket } from "@edgesocket/edgesocket/cloudflare";
+ * const app = new Hono();
+ * app.get("/echo", upgradeWebSocket(() => ({ onMessage: (e, ws) => ws.send(e.data as string) })));
+ * export default app;
+ * ```
+ *
+ * @module
+ */
+import type { AcceptedUpgrade, RuntimeAdapter } from "../core/runtime_adapter.ts";
+import type { SocketDriver } from "../core/socket_driver.ts";
+
+export * from "../hono/upgrade_web_socket.ts";
+export type { AcceptedUpgrade, ConnectionLimits, RuntimeAdapter } from "../core/runtime_adapter.ts";
+
+// The server end of a pair: a WebSocket the Worker must accept() itself.
+interface WorkersWebSocket extends WebSocket {
+  accept(): void;
+}
+
+declare const WebSocketPair: {
+  new (): { 0: WebSocket; 1: WorkersWebSocket };
+};
+
+/**
+ * Whether this is Cloudflare Workers (or workerd): `WebSocketPair` exists.
+ *
+ * @returns `true` on Workers.
+ *
+ * @example
+ * ```ts
+ * import { isCloudflare } from "@edgesocket/edgesocket/cloudflare";
+ * console.log(isCloudflare()); // false
+ * ```
+ */
+export function isCloudflare(): boolean {
+  return typeof WebSocketPair === "function";
+}
+
+/**
+ * The adapter that upgrades with a `WebSocketPair`.
+ *
+ * @example
+ * ```ts ignore
+ * const response = cloudflareAdapter.upgrade(accepted);
+ * ```
+ */
+export const cloudflareAdapter: RuntimeAdapter = {
+  name: "cloudflare",
+  upgrade({ protocol, session }: AcceptedUpgrade): Response {
+    const pair = new WebSocketPair();
+    const client = pair[0];
+    const socket = pair[1];
+    socket.accept();
+    // Workers hand binary messages over as Blobs by default since the
+    // `websocket_standard_binary_type` flag: the session wants the bytes.
+    socket.binaryType = "arraybuffer";
+    const driver: SocketDriver = {
+      send: (data) => socket.send(data),
+      close: (code, reason) => socket.close(code, reason),
+      get readyState() {
+        return socket.readyState;
+      },
+      // Workers do not report what is queued.
+      bufferedAmount: 0,
+      get extensions() {
+        return socket.extensions ?? "";
+      },
+      raw: socket,
+    };
+    socket.addEventListener("message", (event) => session.message(event.data));
+    socket.addEventListener("close", (event) => {
+      session.close(event.code, event.reason, event.wasClean);
+    });
+    socket.addEventListener("error", (event) => {
+      session.error((event as ErrorEvent).error ?? new Error("WebSocket error"));
+    });
+    // Workers never fire `open` on the server end: it is open once accepted,
+    // and events arrive only after this task, so onOpen still comes first.
+    session.open(driver);
+    const headers = new Headers();
+    if (protocol) headers.set("Sec-WebSocket-Protocol", protocol);
+    return new Response(null, { status: 101, webSocket: client, headers } as ResponseInit);
+  },
+};

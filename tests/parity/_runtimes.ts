@@ -1,0 +1,55 @@
+/**
+ * The four real runtimes the parity suite serves tests/fixtures/app.ts on,
+ * each as its own process, and what each cannot do (with why).
+ */
+import {
+  type ServerProcess,
+  startBun,
+  startDeno,
+  startNode,
+  startWorkerd,
+} from "../_util/server_process.ts";
+
+/** A runtime under test. */
+export type RuntimeName = "deno" | "node" | "workerd" | "bun";
+
+/** How to start the test app on each runtime. */
+export const START: Record<RuntimeName, () => Promise<ServerProcess>> = {
+  deno: () => startDeno("tests/fixtures/app.ts"),
+  node: () => startNode("tests/fixtures/node_app.ts"),
+  workerd: () => startWorkerd("tests/fixtures/worker.ts"),
+  bun: () => startBun("tests/fixtures/bun_app.ts"),
+};
+
+/**
+ * The documented exceptions: a case asserts the runtime's actual behaviour
+ * there, so a runtime that gains the feature fails the suite until the
+ * table (and the README) is updated.
+ */
+export const CANNOT: {
+  ping: Partial<Record<RuntimeName, string>>;
+  middlewareHeadersOn101: Partial<Record<RuntimeName, string>>;
+  refuseBadHandshake: Partial<Record<RuntimeName, string>>;
+  echoCloseReason: Partial<Record<RuntimeName, string>>;
+} = {
+  ping: {
+    deno: "Deno's WebSocket has no ping() (its idleTimeout pings on its own)",
+    workerd: "Workers' WebSocket has no ping()",
+  },
+  middlewareHeadersOn101: {
+    bun: "Bun writes the 101 inside server.upgrade(), before outer middleware resumes after next()",
+  },
+  refuseBadHandshake: {
+    workerd: "workerd's HTTP server checks the handshake before the Worker runs: its own 400 " +
+      "for another version or no key, and any key accepted (the Worker sees one workerd made)",
+  },
+  echoCloseReason: {
+    node: "the codec's reply to a close frame echoes the code only (RFC 6455 §5.5.1)",
+  },
+};
+
+/** Whether this is CI, where nothing may be skipped. */
+export function isCI(): boolean {
+  const value = Deno.env.get("CI") ?? "";
+  return value !== "" && value !== "false" && value !== "0";
+}

@@ -1,0 +1,327 @@
+/**
+ * One behaviour suite, four real runtimes: tests/fixtures/app.ts served by
+ * `deno serve`, Node 20 (the codec), workerd (`wrangler dev`) and Bun, each
+ * as its own process, driven through real sockets by the `ws` client and
+ * raw TCP. Every case runs on every runtime; where a runtime cannot do
+ * something the case asserts the documented exception (see `CANNOT`).
+ * Outside CI a runtime that cannot start is reported and its cases ignored;
+ * in CI (`CI=true`) that fails.
+ */
+import assert from "node:assert/strict";
+import type { ServerProcess } from "../_util/server_process.ts";
+import { rawRequest, upgradeRequest } from "../_util/tcp_client.ts";
+import { CANNOT, isCI, type RuntimeName, START } from "./_runtimes.ts";
+import { openWs, within } from "./_ws_client.ts";
+
+interface Target {
+  name: RuntimeName;
+  port: number;
+}
+
+const NAMES: RuntimeName[] = ["deno", "node", "workerd", "bun"];
+const servers: ServerProcess[] = [];
+const started = await Promise.all(NAMES.map(async (name) => {
+  try {
+    const server = await START[name]();
+    servers.push(server);
+    return { name, server, error: undefined };
+  } catch (error) {
+    return { name, server: undefined, error };
+  }
+}));
+// A safety net for runs filtered past the last test.
+globalThis.addEventListener("unload", () => {
+  for (const server of servers) {
+    try {
+      server.process.kill("SIGTERM");
+    } catch { /* gone */ }
+  }
+});
+
+const textOf = (data: string | Uint8Array) =>
+  typeof data === "string" ? data : new TextDecoder().decode(data);
+
+/** Every `/info` close the server recorded for `user`, waiting for at least one. */
+async function seenFor(port: number, user: string) {
+  type Seen = { code: number; reason?: string; wasClean: boolean; order: string; user?: string };
+  const read = async () =>
+    ((await (await fetch(`http://127.0.0.1:${port}/seen`)).json()) as Seen[])
+      .filter((s) => s.user === user);
+  for (let i = 0; i < 100; i++) {
+    const found = await read();
+    if (found.length > 0) {
+      // Long enough for a second onClose to show up.
+      await new Promise((r) => setTimeout(r, 200));
+      return await read();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return [];
+}
+
+const CASES: Array<[string, (t: Target) => Promise<void>]> = [
+  ["echoes text and binary with their types", async ({ port }) => {
+    const c = await openWs(port, "/echo", { protocols: ["chat"] });
+    assert.equal(c.ws.protocol, "chat");
+    c.ws.send("héllo");
+    assert.deepEqual(await c.next(), { data: "héllo", isBinary: false });
+    c.ws.send(new Uint8Array([0, 1, 255]));
+    assert.deepEqual(await c.next(), { data: new Uint8Array([0, 1, 255]), isBinary: true });
+    c.ws.send(new Uint8Array(0));
+    assert.deepEqual(await c.next(), { data: new Uint8Array(0), isBinary: true });
+    c.ws.close(1000);
+    assert.equal((await c.closed).code, 1000);
+  }],
+
+  ["fires onOpen before any message, onClose once with code, reason and wasClean", async (t) => {
+    const user = `u${crypto.randomUUID()}`;
+    const c = await openWs(t.port, `/info?user=${user}`);
+    // Sent at once: a runtime may deliver it before its own open event.
+    c.ws.send("first");
+    const info = JSON.parse(textOf((await c.next()).data));
+    assert.deepEqual(info, { protocol: "", path: "/info", user: { user } });
+    c.ws.close(4001, "bye ✓");
+    // The server's reply to the client's close frame.
+    const reason = CANNOT.echoCloseReason[t.name] ? "" : "bye ✓";
+    assert.deepEqual(await c.closed, { code: 4001, reason }, CANNOT.echoCloseReason[t.name]);
+    const seen = await seenFor(t.port, user);
+    assert.deepEqual(seen, [{
+      route: "/info",
+      code: 4001,
+      reason: "bye ✓",
+      wasClean: true,
+      order: "open,message,close",
+      user,
+    }]);
+  }],
+
+  ["fires onClose once with 1006, and no onError, when the client vanishes", async (t) => {
+    const user = `u${crypto.randomUUID()}`;
+    const response = await rawRequest(t.port, upgradeRequest(`/info?user=${user}`));
+    assert.equal(response.status, 101);
+    response.conn.close();
+    const seen = await seenFor(t.port, user);
+    assert.equal(seen.length, 1, JSON.stringify(seen));
+    assert.equal(seen[0].code, 1006);
+    assert.equal(seen[0].wasClean, false);
+    assert.equal(seen[0].order, "open,close");
+  }],
+
+  ["delivers binary as ArrayBuffer by default and as Blob on request", async ({ port }) => {
+    const c = await openWs(port, "/info");
+    await c.next();
+    c.ws.send(new Uint8Array(7));
+    assert.equal(textOf((await c.next()).data), "arraybuffer 7");
+    c.ws.send("binaryType:blob");
+    c.ws.send(new Uint8Array(5));
+    assert.equal(textOf((await c.next()).data), "blob 5");
+    c.ws.close();
+    await c.closed;
+  }],
+
+  ["sends exactly a view's bytes", async ({ port }) => {
+    const c = await openWs(port, "/info");
+    await c.next();
+    c.ws.send("view");
+    assert.deepEqual(await c.next(), { data: new Uint8Array([5, 5, 5]), isBinary: true });
+    c.ws.close();
+    await c.closed;
+  }],
+
+  ["picks the subprotocol from the server's list, in the server's order", async ({ port }) => {
+    const c = await openWs(port, "/info", { protocols: ["v1", "v2"] });
+    assert.equal(c.ws.protocol, "v2");
+    assert.equal(JSON.parse(textOf((await c.next()).data)).protocol, "v2");
+    c.ws.close();
+    await c.closed;
+    // Raw, to see the header itself: once, and not the first offer.
+    const picked = await rawRequest(
+      port,
+      upgradeRequest("/info", { "Sec-WebSocket-Protocol": "v0, v1" }),
+    );
+    picked.conn.close();
+    assert.equal(picked.status, 101);
+    assert.equal(picked.headers.get("sec-websocket-protocol"), "v1");
+  }],
+
+  ["answers no subprotocol when none matches, and still opens", async ({ port }) => {
+    const none = await rawRequest(
+      port,
+      upgradeRequest("/info", { "Sec-WebSocket-Protocol": "v0" }),
+    );
+    none.conn.close();
+    assert.equal(none.status, 101);
+    assert.equal(none.headers.get("sec-websocket-protocol"), null);
+    // A route without protocols never echoes an offer either.
+    const echo = await rawRequest(port, upgradeRequest("/foo", { "Sec-WebSocket-Protocol": "x" }));
+    echo.conn.close();
+    assert.equal(echo.status, 101);
+    assert.equal(echo.headers.get("sec-websocket-protocol"), null);
+  }],
+
+  ["refuses a foreign Origin with 403 and accepts the allowed one", async ({ port }) => {
+    const bad = await rawRequest(
+      port,
+      upgradeRequest("/origin", { Origin: "http://evil.example" }),
+    );
+    bad.conn.close();
+    assert.equal(bad.status, 403);
+    assert.equal(bad.body, "Origin not allowed: http://evil.example\n");
+    const c = await openWs(port, "/origin", { origin: "http://good.example" });
+    assert.equal(textOf((await c.next()).data), "welcome");
+    c.ws.close();
+    await c.closed;
+  }],
+
+  ["lets auth middleware answer 401 with no socket", async ({ port }) => {
+    const refused = await rawRequest(port, upgradeRequest("/private"));
+    refused.conn.close();
+    assert.equal(refused.status, 401);
+    assert.equal(refused.body, "Unauthorized\n");
+    assert.equal(refused.headers.get("sec-websocket-accept"), null);
+    const c = await openWs(port, "/private", { headers: { Cookie: "user=lin" } });
+    assert.equal(textOf((await c.next()).data), "secret");
+    c.ws.close();
+    await c.closed;
+  }],
+
+  ["answers a plain GET with 426 and a one-line body", async ({ port }) => {
+    const response = await fetch(`http://127.0.0.1:${port}/echo`);
+    assert.equal(response.status, 426);
+    assert.equal(
+      await response.text(),
+      "Expected a WebSocket upgrade request (Upgrade: websocket)\n",
+    );
+  }],
+
+  ["answers another version with 426 and Sec-WebSocket-Version: 13", async ({ name, port }) => {
+    const response = await rawRequest(
+      port,
+      upgradeRequest("/echo", { "Sec-WebSocket-Version": "8" }),
+    );
+    response.conn.close();
+    if (CANNOT.refuseBadHandshake[name]) {
+      // The documented exception: the runtime answers, not the app.
+      assert.equal(response.status, 400, CANNOT.refuseBadHandshake[name]);
+      assert.equal(response.headers.get("sec-websocket-version"), null);
+      return;
+    }
+    assert.equal(response.status, 426);
+    assert.equal(response.headers.get("sec-websocket-version"), "13");
+    assert.equal(response.body, "Unsupported Sec-WebSocket-Version: only 13 is supported\n");
+  }],
+
+  ["answers a bad key with 400", async ({ name, port }) => {
+    for (const key of ["short", null]) {
+      const response = await rawRequest(
+        port,
+        upgradeRequest("/echo", { "Sec-WebSocket-Key": key }),
+      );
+      response.conn.close();
+      if (CANNOT.refuseBadHandshake[name] && key !== null) {
+        // The documented exception: workerd takes any key.
+        assert.equal(response.status, 101, CANNOT.refuseBadHandshake[name]);
+        continue;
+      }
+      assert.equal(response.status, 400, `key ${key}`);
+      assert.equal(response.body.trim().split("\n").length, 1);
+    }
+  }],
+
+  ["closes with 1009 above the route's maxMessageSize", async ({ port }) => {
+    const c = await openWs(port, "/small");
+    c.ws.send("a".repeat(1024));
+    assert.equal(textOf((await c.next()).data), "a".repeat(1024));
+    c.ws.send("a".repeat(2000));
+    assert.equal((await c.closed).code, 1009);
+  }],
+
+  ["passes the server's close code and reason to the client", async ({ port }) => {
+    for (const [code, reason] of [[1000, ""], [4002, "custom ✓"]] as const) {
+      const c = await openWs(port, `/close?code=${code}&reason=${encodeURIComponent(reason)}`);
+      assert.deepEqual(await c.closed, { code, reason });
+    }
+  }],
+
+  ["pings from the server where the runtime can", async ({ name, port }) => {
+    const c = await openWs(port, "/info");
+    await c.next();
+    c.ws.send("ping");
+    const reply = textOf((await c.next()).data);
+    if (CANNOT.ping[name]) {
+      // The documented exception: ws.canPing is false and ping() does nothing.
+      assert.equal(reply, "no ping", CANNOT.ping[name]);
+      assert.deepEqual(c.pings, []);
+    } else {
+      assert.equal(reply, "pinged");
+      assert.deepEqual(c.pings, ["p"]);
+    }
+    c.ws.close();
+    await c.closed;
+  }],
+
+  ["routes /foo and /bar to different handlers", async ({ port }) => {
+    for (const path of ["/foo", "/bar"]) {
+      const c = await openWs(port, path);
+      assert.equal(textOf((await c.next()).data), path.slice(1));
+      c.ws.close();
+      await c.closed;
+    }
+  }],
+
+  ["upgrades behind middleware that sets response headers", async ({ name, port }) => {
+    const routes: Array<[string, string, string]> = [
+      ["/secure", "x-content-type-options", "nosniff"],
+      ["/cors", "access-control-allow-origin", "http://good.example"],
+    ];
+    for (const [path, header, value] of routes) {
+      const c = await openWs(port, path, { origin: "http://good.example" });
+      assert.equal(textOf((await c.next()).data), path.slice(1));
+      if (CANNOT.middlewareHeadersOn101[name]) {
+        // The documented exception: the socket opens, the headers are lost.
+        assert.equal(c.headers[header], undefined, CANNOT.middlewareHeadersOn101[name]);
+      } else {
+        assert.equal(c.headers[header], value, `${path}: ${header}`);
+      }
+      c.ws.close();
+      await c.closed;
+    }
+  }],
+];
+
+const ci = isCI();
+for (const { name, error } of started) {
+  if (error === undefined) continue;
+  console.error(
+    `parity: ${name} did not start${ci ? "" : " (its cases are ignored outside CI)"}: ${error}`,
+  );
+  Deno.test({
+    name: `parity/${name}: the server starts`,
+    ignore: !ci,
+    fn() {
+      throw error;
+    },
+  });
+}
+
+for (const [title, fn] of CASES) {
+  for (const { name, server } of started) {
+    if (!server && ci) continue; // CI: "the server starts" fails instead.
+    Deno.test({
+      name: `parity/${name}: ${title}`,
+      ignore: !server,
+      sanitizeOps: false,
+      sanitizeResources: false,
+      fn: () => within(fn({ name, port: server!.port }), `${name}: ${title}`, 30_000),
+    });
+  }
+}
+
+Deno.test({
+  name: "parity: the servers stop",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await Promise.all(servers.map((server) => server.stop()));
+  },
+});
