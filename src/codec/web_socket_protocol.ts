@@ -307,11 +307,12 @@ export class WebSocketProtocol {
       reason = decodeText(payload.subarray(2), false);
     }
     if (this.#state === ProtocolState.Open) {
-      // RFC 6455 §5.5.1: answer with a close echoing the code.
+      // RFC 6455 §5.5.1: answer with a close echoing the code (and, as
+      // browsers, Deno and Bun do, the reason).
       this.#handler.write(
         encodeFrame(
           Opcode.Close,
-          encodeClosePayload(code === CloseCode.NoStatus ? undefined : code),
+          encodeClosePayload(code === CloseCode.NoStatus ? undefined : code, reason),
           { mask: this.#mask },
         ),
       );

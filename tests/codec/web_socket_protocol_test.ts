@@ -142,11 +142,12 @@ Deno.test("WebSocketProtocol.receive() validates close payloads", () => {
   for (const code of [1000, 1001, 1003, 1011, 1014, 3000, 4999]) {
     each(closeFrame(code, "bye ✓"), (r, how) => {
       assert.deepEqual(r.closes, [[code, "bye ✓", true]], how);
-      // The answer echoes the code.
+      // The answer echoes the code and the reason.
       assert.deepEqual(r.sent.map(([op, p]) => [op, (p[0] << 8) | p[1]]), [[
         8,
         code,
       ]], how);
+      assert.equal(new TextDecoder().decode(r.sent[0][1].subarray(2)), "bye ✓", how);
     });
   }
   each(frame(8, new Uint8Array(0)), (r, how) => {

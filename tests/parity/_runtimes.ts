@@ -43,9 +43,7 @@ export const CANNOT: {
     workerd: "workerd's HTTP server checks the handshake before the Worker runs: its own 400 " +
       "for another version or no key, and any key accepted (the Worker sees one workerd made)",
   },
-  echoCloseReason: {
-    node: "the codec's reply to a close frame echoes the code only (RFC 6455 §5.5.1)",
-  },
+  echoCloseReason: {},
 };
 
 /** Whether this is CI, where nothing may be skipped. */

@@ -12,7 +12,7 @@ Deno.test("connect() echoes text as text and binary as binary", async () => {
   ws.send(new Uint8Array([1, 2, 3]));
   assert.deepEqual(await ws.nextMessage(), new Uint8Array([1, 2, 3]));
   ws.close(1000, "done");
-  assert.deepEqual(await ws.closed, { code: 1000, reason: "", wasClean: true });
+  assert.deepEqual(await ws.closed, { code: 1000, reason: "done", wasClean: true });
 });
 
 Deno.test("connect() sees the protocol picked from the server's list, data and order", async () => {
