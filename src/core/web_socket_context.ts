@@ -1,4 +1,4 @@
-import { isApplicationCloseCode } from "../codec/mod.ts";
+import { isApplicationCloseCode, isValidWireCloseCode } from "../codec/mod.ts";
 import type { SendData } from "./send_data.ts";
 import { toBytes } from "./send_data.ts";
 import { defaultPubSub, type Subscriber } from "./pub_sub.ts";
@@ -169,5 +169,24 @@ export class WebSocketContext<D = unknown> {
       );
     }
     this.#driver?.close(code ?? (reason ? 1000 : undefined), reason ?? "");
+  }
+
+  /**
+   * Closes with any code a server may send (RFC 6455 §7.4.1): 1001 going
+   * away, 1008 policy, 1011 internal error, 1012, 1013 … which the WHATWG
+   * rules of `close()` keep from applications.
+   *
+   * @param code A code valid on the wire.
+   * @param reason At most 123 UTF-8 bytes.
+   * @throws {RangeError} For a code not valid on the wire, or a longer reason.
+   */
+  closeWith(code: number, reason = ""): void {
+    if (!isValidWireCloseCode(code)) {
+      throw new RangeError(`Close code is not valid on the wire: ${code}`);
+    }
+    if (encoder.encode(reason).length > 123) {
+      throw new RangeError("Close reason must be at most 123 UTF-8 bytes");
+    }
+    this.#driver?.close(code, reason);
   }
 }

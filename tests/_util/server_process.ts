@@ -213,6 +213,9 @@ export async function startWorkerd(
     `${root}node_modules/wrangler/wrangler-dist/cli.js`,
     "dev",
     entry,
+    // Its own config: the top-level wrangler.toml is the demo app's.
+    "--config",
+    `${root}tests/fixtures/wrangler.toml`,
     "--ip",
     "127.0.0.1",
     "--port",

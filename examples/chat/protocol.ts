@@ -1,0 +1,112 @@
+/**
+ * The chat's wire format: JSON text frames, one event each. The client sends
+ * `message`; the server sends `welcome`, `message`, `join`, `leave` and
+ * `error`.
+ */
+
+/** A chat message as the server stamps and stores it. */
+export interface ChatMessage {
+  type: "message";
+  /** Unique id (a UUID). */
+  id: string;
+  /** The sender's name. */
+  from: string;
+  /** The text, as sent: render it as text, never as HTML. */
+  text: string;
+  /** When the server received it, in ms since the epoch. */
+  at: number;
+}
+
+/** Sent to a socket once it has joined its room. */
+export interface WelcomeEvent {
+  type: "welcome";
+  /** The room joined. */
+  room: string;
+  /** The user's own name. */
+  you: string;
+  /** Names in the room, the user included, in order of arrival. */
+  online: string[];
+  /** The room's last messages, oldest first. */
+  history: ChatMessage[];
+}
+
+/** Sent to the others in the room when a name arrives or leaves. */
+export interface PresenceEvent {
+  type: "join" | "leave";
+  /** Who arrived or left. */
+  name: string;
+  /** Names in the room afterwards. */
+  online: string[];
+}
+
+/** Sent to a sender whose message was refused. */
+export interface ErrorEvent {
+  type: "error";
+  /** Why, in a sentence for people. */
+  error: string;
+}
+
+/** Everything the server sends. */
+export type ServerEvent = ChatMessage | WelcomeEvent | PresenceEvent | ErrorEvent;
+
+/** The one thing a client sends: `{"type":"message","text":"…"}`. */
+export interface ClientMessage {
+  type: "message";
+  /** The text, at most {@linkcode MAX_TEXT_LENGTH} characters. */
+  text: string;
+}
+
+/** The longest text a message may carry, in characters (code points). */
+export const MAX_TEXT_LENGTH = 2000;
+
+/**
+ * Parses a frame from a client.
+ *
+ * @param data The frame's data.
+ * @returns The message, or the reason to refuse it.
+ *
+ * @example
+ * ```ts
+ * import { parseClientMessage } from "./protocol.ts";
+ * console.log(parseClientMessage('{"type":"message","text":"hi"}')); // { type: "message", text: "hi" }
+ * ```
+ */
+export function parseClientMessage(data: unknown): ClientMessage | { error: string } {
+  if (typeof data !== "string") return { error: "Expected a JSON text frame" };
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return { error: "Expected JSON" };
+  }
+  const event = value as Partial<ClientMessage> | null;
+  if (event?.type !== "message" || typeof event.text !== "string") {
+    return { error: 'Expected {"type":"message","text":"…"}' };
+  }
+  const text = event.text;
+  if (text.trim() === "") return { error: "Message is empty" };
+  if (countCharacters(text) > MAX_TEXT_LENGTH) {
+    return { error: `Message too long: at most ${MAX_TEXT_LENGTH} characters` };
+  }
+  return { type: "message", text };
+}
+
+/**
+ * Counts characters as people do: code points, so an emoji is one.
+ *
+ * @param text Any string.
+ * @returns The number of code points.
+ *
+ * @example
+ * ```ts
+ * import { countCharacters } from "./protocol.ts";
+ * console.log(countCharacters("a😀")); // 2
+ * ```
+ */
+export function countCharacters(text: string): number {
+  // Fast path: no surrogate can make the count smaller than the length.
+  if (!/[\uD800-\uDFFF]/.test(text)) return text.length;
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
