@@ -26,7 +26,6 @@ import type { AcceptedUpgrade, RuntimeAdapter } from "../core/runtime_adapter.ts
 import type { SocketDriver } from "../core/socket_driver.ts";
 import type { WebSocketSession } from "../core/web_socket_session.ts";
 
-export * from "../hono/upgrade_web_socket.ts";
 export type { AcceptedUpgrade, ConnectionLimits, RuntimeAdapter } from "../core/runtime_adapter.ts";
 
 declare const Bun: unknown;

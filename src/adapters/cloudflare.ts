@@ -19,7 +19,6 @@
 import type { AcceptedUpgrade, RuntimeAdapter } from "../core/runtime_adapter.ts";
 import type { SocketDriver } from "../core/socket_driver.ts";
 
-export * from "../hono/upgrade_web_socket.ts";
 export type { AcceptedUpgrade, ConnectionLimits, RuntimeAdapter } from "../core/runtime_adapter.ts";
 
 // The server end of a pair: a WebSocket the Worker must accept() itself.

@@ -17,7 +17,6 @@
 import type { AcceptedUpgrade, RuntimeAdapter } from "../core/runtime_adapter.ts";
 import type { SocketDriver } from "../core/socket_driver.ts";
 
-export * from "../hono/upgrade_web_socket.ts";
 export type { AcceptedUpgrade, ConnectionLimits, RuntimeAdapter } from "../core/runtime_adapter.ts";
 
 declare const Deno: {

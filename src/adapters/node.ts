@@ -33,7 +33,6 @@ import {
 } from "../core/session_registry.ts";
 import { openSocketTransport, pipeSocket, writeRawResponse } from "./node_socket.ts";
 
-export * from "../../mod.ts";
 export {
   NodeWebSocket,
   WebSocketServer,

@@ -14,3 +14,5 @@
  */
 export { connect, type ConnectOptions, type FetchApp } from "./connect.ts";
 export { type ClosedInfo, WebSocketTestClient } from "./web_socket_test_client.ts";
+export type { WebSocketConnection } from "../core/web_socket_connection.ts";
+export type { SendData } from "../core/send_data.ts";

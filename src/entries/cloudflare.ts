@@ -1,0 +1,20 @@
+/**
+ * The Cloudflare Workers adapter: a `WebSocketPair`, the server end accepted
+ * in the Worker. Workers never fire `open` on the server end, so the adapter
+ * opens the session itself; Workers cannot send a ping (`ws.canPing` is
+ * `false`) and do not report `bufferedAmount` (always 0). The session
+ * enforces `maxMessageSize`, under the platform's own per-message limit.
+ *
+ * @example A Worker
+ * ```ts ignore
+ * import { Hono } from "hono";
+ * import { upgradeWebSocket } from "@edgesocket/edgesocket/cloudflare";
+ * const app = new Hono();
+ * app.get("/echo", upgradeWebSocket(() => ({ onMessage: (e, ws) => ws.send(e.data as string) })));
+ * export default app;
+ * ```
+ *
+ * @module
+ */
+export * from "../../mod.ts";
+export * from "../adapters/cloudflare.ts";

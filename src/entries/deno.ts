@@ -1,0 +1,18 @@
+/**
+ * The Deno adapter: `Deno.upgradeWebSocket`. Deno has no message size knob
+ * (denoland/deno #15809), so the session enforces `maxMessageSize`; its
+ * `idleTimeout` pings and closes silent peers natively.
+ *
+ * @example With `deno serve`
+ * ```ts ignore
+ * import { Hono } from "hono";
+ * import { upgradeWebSocket } from "@edgesocket/edgesocket/deno";
+ * const app = new Hono();
+ * app.get("/echo", upgradeWebSocket(() => ({ onMessage: (e, ws) => ws.send(e.data as string) })));
+ * export default app;
+ * ```
+ *
+ * @module
+ */
+export * from "../../mod.ts";
+export * from "../adapters/deno.ts";
