@@ -1,5 +1,5 @@
 /**
- * The demo app as a Cloudflare Worker: `wrangler dev -c examples/wrangler.toml`.
+ * The demo app as a Cloudflare Worker: `deno task serve:workers` (wrangler dev with the top-level wrangler.toml).
  *
  * A Worker may not touch a WebSocket from another request's handler ("Cannot
  * perform I/O on behalf of a different request"), so a chat that relays
@@ -18,7 +18,7 @@ interface DurableObjectNamespace {
   get(id: unknown): { fetch(request: Request): Promise<Response> };
 }
 
-/** The Worker's bindings (examples/wrangler.toml). */
+/** The Worker's bindings (the top-level wrangler.toml). */
 export interface WorkerEnv {
   /** Signs the session cookie. */
   SECRET?: string;
