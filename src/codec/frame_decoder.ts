@@ -69,7 +69,8 @@ export class FrameDecoder {
   #allowRsv1: boolean;
 
   #state = HEADER;
-  #header = new Uint8Array(14);
+  // Only for a header split across chunks; most connections never need it.
+  #header: Uint8Array | null = null;
   #headerFill = 0;
 
   #fin = false;
@@ -154,7 +155,7 @@ export class FrameDecoder {
   }
 
   #fillHeader(chunk: Uint8Array, pos: number): number {
-    const header = this.#header;
+    const header = this.#header ??= new Uint8Array(14);
     if (this.#headerFill < 2) {
       header[this.#headerFill++] = chunk[pos++];
       if (this.#headerFill < 2 || pos === chunk.length) return pos;

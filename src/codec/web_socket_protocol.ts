@@ -72,10 +72,10 @@ export class WebSocketProtocol {
   #encodeOptions: { mask: boolean };
   #autoPong: boolean;
   #state: number = ProtocolState.Open;
-  #fragments: Uint8Array[] = [];
+  #fragments: Uint8Array[] | null = null;
   #fragmentBytes = 0;
   #textDecoder: TextDecoder | null = null;
-  #textParts: string[] = [];
+  #textParts: string[] | null = null;
 
   /**
    * Creates the instance.
@@ -209,8 +209,8 @@ export class WebSocketProtocol {
       );
     }
     this.#state = ProtocolState.Closed;
-    this.#fragments = [];
-    this.#textParts = [];
+    this.#fragments = null;
+    this.#textParts = null;
     this.#handler.onClose(code, reason, false);
   }
 
@@ -221,8 +221,8 @@ export class WebSocketProtocol {
   abort(): void {
     if (this.#state === ProtocolState.Closed) return;
     this.#state = ProtocolState.Closed;
-    this.#fragments = [];
-    this.#textParts = [];
+    this.#fragments = null;
+    this.#textParts = null;
     this.#handler.onClose(CloseCode.Abnormal, "", false);
   }
 
@@ -246,11 +246,11 @@ export class WebSocketProtocol {
         fatal: true,
         ignoreBOM: true,
       });
-      this.#textParts.push(decodeText(payload, true, this.#textDecoder));
+      (this.#textParts ??= []).push(decodeText(payload, true, this.#textDecoder));
       if (!fin) return;
       const tail = decodeText(new Uint8Array(0), false, this.#textDecoder);
-      const text = this.#textParts.join("") + tail;
-      this.#textParts = [];
+      const text = this.#textParts!.join("") + tail;
+      this.#textParts = null;
       this.#handler.onText(text);
       return;
     }
@@ -258,16 +258,16 @@ export class WebSocketProtocol {
       this.#handler.onBinary(payload);
       return;
     }
-    this.#fragments.push(payload);
+    (this.#fragments ??= []).push(payload);
     this.#fragmentBytes += payload.length;
     if (!fin) return;
     const data = new Uint8Array(this.#fragmentBytes);
     let at = 0;
-    for (const part of this.#fragments) {
+    for (const part of this.#fragments!) {
       data.set(part, at);
       at += part.length;
     }
-    this.#fragments = [];
+    this.#fragments = null;
     this.#fragmentBytes = 0;
     this.#handler.onBinary(data);
   }

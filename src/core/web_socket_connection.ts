@@ -5,6 +5,7 @@ import {
   WebSocketProtocol,
 } from "../codec/mod.ts";
 import type { ByteTransport } from "./byte_transport.ts";
+import { unwatchIdle, watchIdle } from "./idle_sweeper.ts";
 import { type SendData, toBytes } from "./send_data.ts";
 import {
   type BinaryType,
@@ -120,7 +121,6 @@ export class WebSocketConnection implements ProtocolHandler {
   #closeTimeout: number;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #idleTimeout: number;
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #lastReceived = 0;
 
   /**
@@ -189,7 +189,7 @@ export class WebSocketConnection implements ProtocolHandler {
     if (this.#readyState !== 0) return;
     this.#readyState = 1;
     this.#lastReceived = Date.now();
-    this.#armIdleTimer();
+    if (this.#idleTimeout > 0) watchIdle(this, this.#idleTimeout);
     this.#emit("open", OPEN_EVENT);
   }
 
@@ -333,25 +333,16 @@ export class WebSocketConnection implements ProtocolHandler {
   /** @internal ProtocolHandler. */
   onClose(code: number, reason: string, wasClean: boolean): void {
     clearTimeout(this.#closeTimer);
-    clearTimeout(this.#idleTimer);
+    if (this.#idleTimeout > 0) unwatchIdle(this, this.#idleTimeout);
     this.#readyState = 3;
     if (wasClean || code !== CloseCode.Abnormal) this.#transport.end();
     this.#emit("close", createCloseEvent(code, reason, wasClean));
     this.#listeners = {};
   }
 
-  #armIdleTimer(): void {
-    if (this.#idleTimeout <= 0) return;
-    const half = this.#idleTimeout / 2;
-    this.#idleTimer = setTimeout(() => {
-      const silent = Date.now() - this.#lastReceived;
-      if (silent >= this.#idleTimeout) {
-        this.terminate();
-        return;
-      }
-      if (silent >= half - 1) this.ping();
-      this.#armIdleTimer();
-    }, half);
+  /** When the peer last sent anything (`Date.now()`), for the idle sweep. */
+  get lastReceived(): number {
+    return this.#lastReceived;
   }
 
   #emit<K extends keyof WebSocketEventMap>(type: K, event: WebSocketEventMap[K]): void {

@@ -25,7 +25,7 @@ export class WebSocketContext<D = unknown> {
   /** The agreed subprotocol, or `""`. */
   readonly protocol: string;
   /** The URL of the upgrade request. */
-  readonly url: URL;
+  #url: URL | string;
   /** Per-connection data, set before the upgrade. */
   data: D;
   /** How binary messages arrive (`"arraybuffer"` by default). */
@@ -38,9 +38,9 @@ export class WebSocketContext<D = unknown> {
    *
    * @param init The protocol, URL and data; the driver comes at open.
    */
-  constructor(init: { protocol: string; url: URL; data: D }) {
+  constructor(init: { protocol: string; url: URL | string; data: D }) {
     this.protocol = init.protocol;
-    this.url = init.url;
+    this.#url = init.url;
     this.data = init.data;
   }
 
@@ -88,6 +88,11 @@ export class WebSocketContext<D = unknown> {
    */
   publish(topic: string, data: SendData): number {
     return defaultPubSub.publish(topic, data, this.#self());
+  }
+
+  /** The URL of the upgrade request (parsed on first use). */
+  get url(): URL {
+    return typeof this.#url === "string" ? (this.#url = new URL(this.#url)) : this.#url;
   }
 
   /** `0` connecting, `1` open, `2` closing, `3` closed. */

@@ -56,8 +56,12 @@ const OPEN: WebSocketOpenEvent = { type: "open" };
  * ```
  */
 export class WebSocketSession<D = unknown> implements Subscriber {
-  /** The topics this socket is subscribed to. */
-  readonly topics: Set<string> = new Set();
+  #topics: Set<string> | undefined;
+
+  /** The topics this socket is subscribed to (made on first use). */
+  get topics(): Set<string> {
+    return this.#topics ??= new Set();
+  }
   readonly #events: WebSocketEvents<D>;
   readonly #ctx: WebSocketContext<D>;
   readonly #maxMessageSize: number;
@@ -137,7 +141,7 @@ export class WebSocketSession<D = unknown> implements Subscriber {
     this.#held = null;
     this.#driver = undefined;
     untrackSession(this);
-    if (this.topics.size > 0) defaultPubSub.unsubscribeAll(this);
+    if (this.#topics?.size) defaultPubSub.unsubscribeAll(this);
     this.#run(this.#events.onClose, createCloseEvent(code, reason, wasClean));
   }
 

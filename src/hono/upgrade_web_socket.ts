@@ -166,7 +166,7 @@ export function upgradeWebSocket<D = unknown, C extends UpgradeContext = Upgrade
     const data = (options.data ? await options.data(c) : undefined) as D;
     const ctx = new WebSocketContext<D>({
       protocol,
-      url: new URL(request.url),
+      url: request.url,
       data,
     });
     const session = new WebSocketSession<D>(events, ctx, {
