@@ -181,6 +181,7 @@ async function handleUpgrade(
   response.headers.forEach((value, name) => {
     if (!SKIPPED.has(name)) lines.push(`${name}: ${value}`);
   });
+  socket.setNoDelay(true);
   socket.write(lines.join("\r\n") + "\r\n\r\n");
   socket.off("error", ignore);
   const connection = pending.start(openSocketTransport(socket));
