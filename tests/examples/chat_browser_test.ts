@@ -1,6 +1,6 @@
 /**
  * The chat end to end in real Chromium (playwright-core) against
-* examples/serve_deno.ts and under wrangler dev (workerd): two users in one room, markup shown as text, a
+ * examples/serve_deno.ts and under wrangler dev (workerd): two users in one room, markup shown as text, a
  * leave, and the page recovering from a server restart. Leaves a screenshot
  * in artifacts/chat.png. Skipped without Chromium, except in CI (CI=true),
  * where a missing Chromium fails. CHROMIUM names another binary.
