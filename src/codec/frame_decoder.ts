@@ -77,7 +77,8 @@ export class FrameDecoder {
   #opcode = 0;
   #first = false;
   #masked = false;
-  #mask = new Uint8Array(4);
+  // The key as a number: a 4-byte typed array costs ~200 bytes a decoder.
+  #maskKey = 0;
   #length = 0;
   #payload: Uint8Array = EMPTY;
   #payloadFill = 0;
@@ -255,11 +256,7 @@ export class FrameDecoder {
       p += 8;
     }
     if (this.#masked) {
-      const mask = this.#mask;
-      mask[0] = buf[p];
-      mask[1] = buf[p + 1];
-      mask[2] = buf[p + 2];
-      mask[3] = buf[p + 3];
+      this.#maskKey = (buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3];
     }
     this.#length = length;
     if (opcode >= Opcode.Close) {
@@ -300,7 +297,7 @@ export class FrameDecoder {
     }
     if (chunk.length - pos >= length) {
       const payload = chunk.subarray(pos, pos + length);
-      if (this.#masked) applyMask(payload, this.#mask);
+      if (this.#masked) applyMask(payload, keyBytes(this.#maskKey));
       this.#deliverUnmasked(payload);
       return pos + length;
     }
@@ -311,7 +308,7 @@ export class FrameDecoder {
   }
 
   #deliver(payload: Uint8Array): void {
-    if (this.#masked && payload.length > 0) applyMask(payload, this.#mask);
+    if (this.#masked && payload.length > 0) applyMask(payload, keyBytes(this.#maskKey));
     this.#deliverUnmasked(payload);
   }
 
@@ -330,6 +327,16 @@ export class FrameDecoder {
     }
     this.#handler.onData(payload, opcode, this.#first, fin, rsv1);
   }
+}
+
+// One key buffer for all decoders: applyMask is synchronous.
+const KEY = new Uint8Array(4);
+function keyBytes(key: number): Uint8Array {
+  KEY[0] = key >>> 24;
+  KEY[1] = (key >>> 16) & 0xff;
+  KEY[2] = (key >>> 8) & 0xff;
+  KEY[3] = key & 0xff;
+  return KEY;
 }
 
 function fail(code: number, message: string): never {
