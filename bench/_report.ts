@@ -1,0 +1,251 @@
+/** The benchmark's outputs: the Markdown table and the SVG chart. */
+import { type Figure, median, type Outcome, type Sample, summarize } from "./_figures.ts";
+
+/** What the run was. */
+export interface RunInfo {
+  command: string;
+  date: string;
+  quick: boolean;
+  rounds: number;
+  node: string;
+  deno: string;
+  ws: string;
+  bufferutil: string;
+  cpu: string;
+  cores: number;
+  pinned: boolean;
+  seconds: number;
+}
+
+const SERVER_FIGURES = ["echo", "handshake", "handshake-raw"];
+
+function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return "–";
+  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
+  return value.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+function formatRatio(ratio: number): string {
+  return Number.isFinite(ratio) ? `${ratio >= 10 ? ratio.toFixed(1) : ratio.toFixed(2)}×` : "–";
+}
+
+function medianDetail(samples: Sample[] | undefined, key: string, index?: number): number {
+  return median(
+    (samples ?? []).map((s) => {
+      const value = s.detail?.[key];
+      return Array.isArray(value) ? value[index ?? 0] : (value ?? NaN);
+    }).filter((v) => Number.isFinite(v)),
+  );
+}
+
+/**
+ * What limited a load test, judged from its median core use: the server's
+ * core (0) saturated, the load generator's (1), or neither.
+ *
+ * @param samples One side's samples of a server figure.
+ * @returns A short verdict.
+ */
+export function judgeBottleneck(samples: Sample[] | undefined): string {
+  const server = medianDetail(samples, "coreBusy", 0);
+  const client = medianDetail(samples, "coreBusy", 1);
+  const other = medianDetail(samples, "otherCpu");
+  const noisy = other > 25 ? `; other programs used ${Math.round(other)}% of a core` : "";
+  if (server >= 93) return `server-bound${noisy}`;
+  if (client >= 93) {
+    return `**load generator bound** (its core ${Math.round(client)}% busy)${noisy}`;
+  }
+  return `neither core saturated (latency-bound)${noisy}`;
+}
+
+/**
+ * Renders the results as Markdown.
+ *
+ * @param figures The figures with their samples.
+ * @param info What the run was.
+ * @returns The Markdown.
+ */
+export function renderMarkdown(figures: Figure[], info: RunInfo): string {
+  const measured = figures.filter((f) => (f.samples.ours?.length ?? 0) > 0);
+  const outcomes = new Map(measured.map((f) => [f.id, summarize(f)]));
+  const hasProto = measured.some((f) => outcomes.get(f.id)?.proto !== undefined);
+  const lines = [
+    `## edgesocket vs ws ${info.ws}${info.quick ? " (quick smoke run: not for quoting)" : ""}`,
+    "",
+    `Command: \`${info.command}\` — ${info.date}, ${Math.round(info.seconds)} s.`,
+    `Node ${info.node}, ws ${info.ws}, bufferutil ${info.bufferutil} (native), Deno ${info.deno}; ` +
+    `${info.cpu}, ${info.cores} cores; ${info.rounds} rounds, edgesocket and ws interleaved in ` +
+    `each, medians shown${
+      info.pinned ? "; servers pinned to core 0, the load generator to core 1" : ""
+    }.`,
+    "",
+    `| figure | compared with | unit | edgesocket | ws | ratio | target | met |${
+      hasProto ? " prototype | prototype ratio |" : ""
+    }`,
+    `|---|---|---|--:|--:|--:|:-:|:-:|${hasProto ? "--:|--:|" : ""}`,
+  ];
+  for (const figure of measured) {
+    const o = outcomes.get(figure.id) as Outcome;
+    const target = `${figure.lowerIsBetter ? "≤" : "≥"} ${figure.target}×`;
+    const met = figure.informational ? `(${o.met ? "yes" : "no"})` : o.met ? "yes" : "**NO**";
+    const title = figure.informational ? `*${figure.title}* (extra)` : figure.title;
+    let row = `| ${title} | ${figure.baseline} | ${figure.unit} | ${
+      formatNumber(o.ours / figure.scale)
+    } | ${formatNumber(o.ws / figure.scale)} | ${formatRatio(o.ratio)} | ${target} | ${met} |`;
+    if (hasProto) {
+      row += o.proto === undefined
+        ? " | |"
+        : ` ${formatNumber(o.proto / figure.scale)} | ${formatRatio(o.protoRatio as number)} |`;
+    }
+    lines.push(row);
+  }
+  lines.push(
+    "",
+    "Ratios are edgesocket / ws from the medians of this run (for memory, lower is better).",
+  );
+  const servers = measured.filter((f) => SERVER_FIGURES.includes(f.id));
+  if (servers.length > 0) {
+    lines.push(
+      "",
+      "### The load tests: where the CPU went (medians)",
+      "",
+      "Server and client CPU are each process's utime+stime; core busy also counts softirq, " +
+        "where Linux accounts loopback TCP work; other is CPU used by other programs on the " +
+        "machine during the window (samples above 25% were retried, up to twice).",
+      "",
+      "| test | server | rate | server CPU | client CPU | core 0 busy | core 1 busy | other | limited by |",
+      "|---|---|--:|--:|--:|--:|--:|--:|---|",
+    );
+    for (const figure of servers) {
+      for (const side of ["ours", "proto", "ws"] as const) {
+        const samples = figure.samples[side];
+        if (!samples?.length) continue;
+        const name = side === "ours" ? "edgesocket" : side === "ws" ? "ws" : "edgesocket prototype";
+        const pct = (key: string, index?: number) =>
+          `${Math.round(medianDetail(samples, key, index))}%`;
+        lines.push(
+          `| ${figure.id} | ${name} | ${
+            formatNumber(median(samples.map((s) => s.value)) / figure.scale)
+          } ${figure.unit} | ${pct("serverCpu")} | ${pct("clientCpu")} | ${pct("coreBusy", 0)} | ${
+            pct("coreBusy", 1)
+          } | ${pct("otherCpu")} | ${judgeBottleneck(samples)} |`,
+        );
+      }
+    }
+  }
+  const idle = measured.find((f) => f.id === "idle");
+  if (idle) {
+    lines.push(
+      "",
+      "### Idle connections: where the memory went (medians, per connection, after a forced GC)",
+      "",
+      "| server | RSS | V8 heap used | V8 heap committed | external |",
+      "|---|--:|--:|--:|--:|",
+    );
+    for (const side of ["ours", "proto", "ws"] as const) {
+      const samples = idle.samples[side];
+      if (!samples?.length) continue;
+      const kib = (key: string) => `${formatNumber(medianDetail(samples, key) / 1024)} KiB`;
+      const name = side === "ours" ? "edgesocket" : side === "ws" ? "ws" : "edgesocket prototype";
+      lines.push(
+        `| ${name} | ${formatNumber(median(samples.map((s) => s.value)) / 1024)} KiB | ${
+          kib("heapPerConnection")
+        } | ${kib("heapTotalPerConnection")} | ${kib("externalPerConnection")} |`,
+      );
+    }
+    lines.push(
+      "",
+      "RSS beyond the V8 heap is Node's and libuv's native per-socket memory and malloc's own.",
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/**
+ * Draws the ratios (ours / ws) per figure as horizontal bars on a log scale,
+ * with each figure's target as a line.
+ *
+ * @param figures The figures with their samples.
+ * @param info What the run was.
+ * @returns The SVG document.
+ */
+export function renderChart(figures: Figure[], info: RunInfo): string {
+  const rows = figures
+    .filter((f) => (f.samples.ours?.length ?? 0) > 0)
+    .map((f) => ({ figure: f, outcome: summarize(f) }));
+  const values = rows.flatMap(({ figure, outcome }) => [
+    outcome.ratio,
+    figure.target,
+    outcome.protoRatio ?? 1,
+  ]).filter((v) => Number.isFinite(v) && v > 0);
+  const lo = Math.pow(2, Math.floor(Math.log2(Math.min(0.25, ...values) / 1.2)));
+  const hi = Math.pow(2, Math.ceil(Math.log2(Math.max(4, ...values) * 1.2)));
+  const left = 330, right = 40, top = 56, rowHeight = 34, width = 900;
+  const plot = width - left - right;
+  const height = top + rows.length * rowHeight + 50;
+  const x = (v: number) => left + (Math.log2(v / lo) / Math.log2(hi / lo)) * plot;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
+    `viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">` +
+    `edgesocket / ws ${escapeXml(info.ws)}: ratio per figure (log scale)</text>`,
+    `<text x="${width / 2}" y="40" text-anchor="middle" fill="#555">` +
+    `${escapeXml(info.date)}, ${info.rounds} rounds, medians; red line: target; ` +
+    `memory: lower is better${info.quick ? "; quick smoke run" : ""}</text>`,
+  ];
+  for (let v = lo; v <= hi; v *= 2) {
+    const gx = x(v).toFixed(1);
+    out.push(
+      `<line x1="${gx}" y1="${top - 6}" x2="${gx}" y2="${top + rows.length * rowHeight}" ` +
+        `stroke="${v === 1 ? "#333" : "#ddd"}"/>`,
+      `<text x="${gx}" y="${top + rows.length * rowHeight + 16}" text-anchor="middle" ` +
+        `fill="#555">${v >= 1 ? v : `1/${1 / v}`}×</text>`,
+    );
+  }
+  rows.forEach(({ figure, outcome }, i) => {
+    const y = top + i * rowHeight;
+    const label = `${figure.title}${figure.id === "unmask-js" ? " (vs JS)" : ""}${
+      figure.id === "unmask-native" ? " (vs native)" : ""
+    }${figure.informational ? " (extra)" : ""}`;
+    const color = outcome.met ? "#2e8b57" : "#c0392b";
+    const barEnd = Number.isFinite(outcome.ratio) ? x(Math.max(lo, outcome.ratio)) : x(1);
+    const one = x(1);
+    out.push(
+      `<text x="${left - 8}" y="${y + 20}" text-anchor="end">${escapeXml(label)}</text>`,
+      `<rect x="${Math.min(one, barEnd).toFixed(1)}" y="${y + 8}" width="${
+        Math.abs(barEnd - one).toFixed(1)
+      }" height="16" fill="${color}" opacity="${figure.informational ? 0.45 : 0.85}"/>`,
+      `<line x1="${x(figure.target).toFixed(1)}" y1="${y + 3}" x2="${
+        x(figure.target).toFixed(1)
+      }" y2="${y + 29}" stroke="#d00" stroke-width="2.5"/>`,
+      `<text x="${(Math.max(barEnd, one, x(figure.target)) + 6).toFixed(1)}" y="${
+        y + 20
+      }" fill="#222">${escapeXml(formatRatio(outcome.ratio))} (${
+        figure.lowerIsBetter ? "≤" : "≥"
+      } ${figure.target}×)</text>`,
+    );
+    if (outcome.protoRatio !== undefined) {
+      const px = x(Math.max(lo, outcome.protoRatio)).toFixed(1);
+      out.push(
+        `<circle cx="${px}" cy="${y + 16}" r="5" fill="#1f5fbf"><title>prototype ${
+          escapeXml(formatRatio(outcome.protoRatio))
+        }</title></circle>`,
+      );
+    }
+  });
+  if (rows.some(({ outcome }) => outcome.protoRatio !== undefined)) {
+    out.push(
+      `<circle cx="${left}" cy="${height - 14}" r="5" fill="#1f5fbf"/>`,
+      `<text x="${left + 10}" y="${height - 10}">prototype change from bench/proto/</text>`,
+    );
+  }
+  out.push("</svg>");
+  return out.join("\n") + "\n";
+}

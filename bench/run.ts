@@ -1,0 +1,303 @@
+/**
+ * `deno task bench`: edgesocket against `ws` 8 on this machine, in one run.
+ *
+ * Codec micro-benchmarks (unmask, decode, encode) run in the real Node 20,
+ * one process per case, side and round; the load tests (echo, idle
+ * connections, handshakes) run a Node server pinned to core 0 and one Node
+ * load generator pinned to core 1. Every round measures edgesocket, then ws;
+ * the table shows medians and their ratios, written to bench/results.md,
+ * bench/results.json and bench/chart.svg.
+ *
+ *     deno run -A bench/run.ts [--quick] [--prototype] [--rounds=N]
+ *                              [--only=micro,echo,idle,handshake]
+ *
+ * `--quick` is a one-minute smoke run (3 rounds, short windows, 2,000 idle
+ * connections). `--prototype` applies bench/proto/proposed.patch to a
+ * temporary copy of the repository and measures it as a third side where it
+ * applies (about seven minutes). `--only` runs some groups; the files then
+ * hold only those.
+ */
+import { ROOT } from "../tests/_util/server_process.ts";
+import { type Figure, type Sample, type Side, summarize } from "./_figures.ts";
+import { createFigures } from "./_figures.ts";
+import { Measurer } from "./_measure.ts";
+import { canPin, stopAll } from "./_process.ts";
+import { judgeBottleneck, renderChart, renderMarkdown, type RunInfo } from "./_report.ts";
+
+const USAGE = "usage: deno run -A bench/run.ts [--quick] [--prototype] [--rounds=N] " +
+  "[--only=micro,echo,idle,handshake]";
+const GROUPS = ["micro", "echo", "idle", "handshake"];
+const flags = new Map(Deno.args.map((arg) => {
+  const [name, value] = arg.split("=", 2);
+  return [name, value ?? ""] as const;
+}));
+for (const name of flags.keys()) {
+  if (!["--quick", "--prototype", "--rounds", "--only"].includes(name)) {
+    console.error(`Unknown option: ${name}\n${USAGE}`);
+    Deno.exit(2);
+  }
+}
+const quick = flags.has("--quick");
+const withPrototype = flags.has("--prototype");
+const roundsOption = flags.has("--rounds") ? Number(flags.get("--rounds")) : undefined;
+if (roundsOption !== undefined && !(Number.isInteger(roundsOption) && roundsOption >= 3)) {
+  console.error(`--rounds must be a whole number, at least 3\n${USAGE}`);
+  Deno.exit(2);
+}
+// The groups to run (all by default).
+const only = new Set(flags.has("--only") ? (flags.get("--only") as string).split(",") : GROUPS);
+if ([...only].some((group) => !GROUPS.includes(group))) {
+  console.error(`--only takes ${GROUPS.join(", ")}\n${USAGE}`);
+  Deno.exit(2);
+}
+const config = {
+  root: ROOT,
+  rounds: roundsOption ?? (quick ? 3 : 5),
+  microSeconds: quick ? 0.25 : 1,
+  warmup: quick ? 0.5 : 1,
+  loadSeconds: quick ? 1 : 3,
+  idleConnections: quick ? 2000 : 10_000,
+  // Retry a load sample when other programs took more than this much CPU.
+  quietCpu: 25,
+  attempts: quick ? 1 : 3,
+  // No more retries than this in one run, to bound its length.
+  retryBudget: quick ? 0 : 8,
+};
+const benchDir = `${ROOT}bench/`;
+const started = performance.now();
+// Bundles and the prototype's copy, removed at the end.
+const temporary: string[] = [];
+
+function progress(message: string): void {
+  const elapsed = ((performance.now() - started) / 1000).toFixed(0).padStart(4);
+  console.error(`[bench ${elapsed}s] ${message}`);
+}
+
+const measure = new Measurer(config, progress);
+
+async function readVersion(pkg: string): Promise<string> {
+  const text = await Deno.readTextFile(`${ROOT}node_modules/${pkg}/package.json`);
+  return JSON.parse(text).version;
+}
+
+async function commandOutput(command: string, argv: string[]): Promise<string> {
+  const { stdout } = await new Deno.Command(command, { args: argv, stderr: "null" }).output();
+  return new TextDecoder().decode(stdout).trim();
+}
+
+// Bundles a TypeScript entry of a repository copy for Node.
+async function bundle(root: string, entry: string): Promise<string> {
+  const out = await Deno.makeTempFile({ prefix: "edgesocket-bench-", suffix: ".mjs" });
+  temporary.push(out);
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", "--platform", "node", "-o", out, `${root}${entry}`],
+    cwd: root,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) throw new Error(`bundle failed: ${new TextDecoder().decode(stderr)}`);
+  return out;
+}
+
+interface Bundles {
+  micro: string;
+  server: string;
+}
+
+// A temporary copy of the repository with bench/proto/proposed.patch
+// applied, bundled; undefined (with a warning) when the patch no longer applies.
+async function preparePrototype(): Promise<Bundles | undefined> {
+  const dir = await Deno.makeTempDir({ prefix: "edgesocket-proto-" });
+  temporary.push(dir);
+  const copy = await new Deno.Command("cp", {
+    args: ["-r", "deno.json", "mod.ts", "src", "examples", "bench", `${dir}/`],
+    cwd: ROOT,
+  }).output();
+  if (!copy.success) throw new Error("could not copy the repository for the prototype");
+  await Deno.symlink(`${ROOT}node_modules`, `${dir}/node_modules`);
+  const patched = await new Deno.Command("patch", {
+    args: ["-p1", "--batch", "--forward", "-d", dir, "-i", `${benchDir}proto/proposed.patch`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!patched.success) {
+    progress(
+      "the prototype patch no longer applies to src/; measuring without it:\n" +
+        new TextDecoder().decode(patched.stdout),
+    );
+    return undefined;
+  }
+  const root = `${dir}/`;
+  return {
+    micro: await bundle(root, "bench/micro.ts"),
+    server: await bundle(root, "bench/servers/edgesocket_server.ts"),
+  };
+}
+
+// ---- the run ----------------------------------------------------------------
+
+function describe(figure: Figure, side: Side, sample: Sample): string {
+  const value = (sample.value / figure.scale).toLocaleString("en-US", {
+    maximumFractionDigits: 2,
+  });
+  const d = sample.detail ?? {};
+  const cpu = d.serverCpu === undefined ? "" : ` (server ${Math.round(d.serverCpu as number)}%, ` +
+    `client ${Math.round(d.clientCpu as number)}%, cores ${
+      (d.coreBusy as number[]).map(Math.round).join("/")
+    }%, other ${Math.round(d.otherCpu as number)}%)`;
+  return `${figure.id} ${side}: ${value} ${figure.unit}${cpu}`;
+}
+
+// The sides of one run: ours, the prototype's if asked for, and their bundles.
+interface Plan {
+  ours: Side[];
+  micro(side: Side): string;
+  server(side: Side): string;
+  record(id: string, side: Side, sample: Sample): void;
+}
+
+async function runMicroRound(plan: Plan, round: number): Promise<void> {
+  progress(`round ${round}/${config.rounds}: codec micro-benchmarks`);
+  const { micro, record } = plan;
+  for (const side of plan.ours) {
+    const unmask = await measure.micro(micro(side), "unmask", side);
+    record("unmask-js", side, unmask);
+    record("unmask-native", side, unmask);
+  }
+  record("unmask-js", "ws", await measure.micro(micro("ours"), "unmask", "ws-js"));
+  record("unmask-native", "ws", await measure.micro(micro("ours"), "unmask", "ws"));
+  for (const side of plan.ours) {
+    record("decode", side, await measure.micro(micro(side), "decode", side));
+  }
+  if (!quick) {
+    record("decode-frames", "ours", await measure.micro(micro("ours"), "decode-frames", "ours"));
+  }
+  const decodeWs = await measure.micro(micro("ours"), "decode", "ws-js");
+  record("decode", "ws", decodeWs);
+  if (!quick) record("decode-frames", "ws", decodeWs);
+  for (const id of ["encode-32", "encode-1m"]) {
+    record(id, "ours", await measure.micro(micro("ours"), id, "ours"));
+    record(id, "ws", await measure.micro(micro("ours"), id, "ws"));
+  }
+}
+
+async function runLoadRound(plan: Plan, round: number, group: string): Promise<void> {
+  const sides = [...plan.ours, "ws"] as Side[];
+  if (group === "echo") {
+    progress(`round ${round}/${config.rounds}: echo, 64 clients × 16 in flight × 1 KiB`);
+    const echo = { clients: 64, inflight: 16, size: 1024 };
+    for (const side of sides) {
+      plan.record("echo", side, await measure.load(side, plan.server(side), "echo", echo));
+    }
+  } else if (group === "idle") {
+    progress(`round ${round}/${config.rounds}: ${config.idleConnections} idle connections`);
+    for (const side of sides) {
+      plan.record("idle", side, await measure.idle(side, plan.server(side)));
+    }
+  } else {
+    progress(`round ${round}/${config.rounds}: handshakes, 64 in flight`);
+    const handshake = { concurrency: 64 };
+    for (const mode of quick ? ["handshake"] : ["handshake", "handshake-raw"]) {
+      for (const side of sides) {
+        plan.record(mode, side, await measure.load(side, plan.server(side), mode, handshake));
+      }
+    }
+  }
+}
+
+async function removeTemporary(): Promise<void> {
+  for (const path of temporary.splice(0)) {
+    await Deno.remove(path, { recursive: true }).catch(() => {});
+  }
+}
+
+async function main(): Promise<void> {
+  progress(`bundling for Node${quick ? " (quick run)" : ""}`);
+  const figures = createFigures({ idleConnections: config.idleConnections });
+  const byId = new Map(figures.map((f) => [f.id, f]));
+  const pinned = await canPin();
+  if (!pinned) progress("taskset not found: processes are not pinned to cores");
+
+  try {
+    const bundles: Partial<Record<Side, Bundles>> = {
+      ours: {
+        micro: await bundle(ROOT, "bench/micro.ts"),
+        server: await bundle(ROOT, "bench/servers/edgesocket_server.ts"),
+      },
+    };
+    if (withPrototype) bundles.proto = await preparePrototype();
+    const of = (side: Side) => (bundles[side] ?? bundles.ours) as Bundles;
+    const plan: Plan = {
+      // Our side first, then the prototype's, if any, then ws's.
+      ours: bundles.proto ? ["ours", "proto"] : ["ours"],
+      micro: (side) => of(side).micro,
+      server: (side) => of(side).server,
+      record(id, side, sample) {
+        const figure = byId.get(id) as Figure;
+        ((figure.samples[side] ??= []) as Sample[]).push(sample);
+        progress(`  ${describe(figure, side, sample)}`);
+      },
+    };
+    for (let round = 1; round <= config.rounds; round++) {
+      if (only.has("micro")) await runMicroRound(plan, round);
+      for (const group of ["echo", "idle", "handshake"]) {
+        if (only.has(group)) await runLoadRound(plan, round, group);
+      }
+    }
+  } finally {
+    await removeTemporary();
+  }
+
+  const info: RunInfo = {
+    command: `deno task bench${Deno.args.length ? ` ${Deno.args.join(" ")}` : ""}`,
+    date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
+    quick,
+    rounds: config.rounds,
+    node: await commandOutput("node", ["--version"]),
+    deno: Deno.version.deno,
+    ws: await readVersion("ws"),
+    bufferutil: await readVersion("bufferutil"),
+    cpu: (/model name\s*:\s*(.*)/.exec(await Deno.readTextFile("/proc/cpuinfo"))?.[1] ?? "?")
+      .trim(),
+    cores: navigator.hardwareConcurrency,
+    pinned,
+    seconds: (performance.now() - started) / 1000,
+  };
+  const json = {
+    info,
+    config: { ...config, root: undefined },
+    figures: figures.map((figure) => ({
+      ...figure,
+      outcome: (figure.samples.ours?.length ?? 0) > 0 ? summarize(figure) : undefined,
+      limitedBy: ["echo", "handshake", "handshake-raw"].includes(figure.id)
+        ? {
+          ours: judgeBottleneck(figure.samples.ours),
+          ws: judgeBottleneck(figure.samples.ws),
+        }
+        : undefined,
+    })),
+  };
+  const results = { md: `${benchDir}results.md`, json: `${benchDir}results.json` };
+  await Deno.writeTextFile(results.md, renderMarkdown(figures, info));
+  await Deno.writeTextFile(results.json, JSON.stringify(json, null, 2) + "\n");
+  await Deno.writeTextFile(`${benchDir}chart.svg`, renderChart(figures, info));
+  // As `deno fmt` would have them (aligned tables), so `deno fmt --check` passes.
+  await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", results.md, results.json],
+    cwd: ROOT,
+  }).output();
+  console.log(await Deno.readTextFile(results.md));
+  progress("wrote bench/results.md, bench/results.json and bench/chart.svg");
+}
+
+// Ctrl-C: no server or load generator outlives the run.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, async () => {
+    progress(`${signal}: stopping`);
+    await stopAll();
+    await removeTemporary();
+    Deno.exit(130);
+  });
+}
+
+await main();
