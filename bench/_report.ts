@@ -139,7 +139,7 @@ export function renderMarkdown(figures: Figure[], info: RunInfo): string {
   if (idle) {
     lines.push(
       "",
-      "### Idle connections: where the memory went (medians, per connection, after a forced GC)",
+      "### Idle connections: where the memory went (medians, per connection, after two forced GCs)",
       "",
       "| server | RSS | V8 heap used | V8 heap committed | external |",
       "|---|--:|--:|--:|--:|",
