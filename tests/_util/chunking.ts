@@ -1,16 +1,7 @@
 /** Test helpers: cut a byte string into the chunkings every decoder test uses. */
 
-/** A small seeded PRNG (mulberry32), so random splits are reproducible. */
-export function createRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { createRandom } from "../../tools/fuzz.ts";
+import { createRandom } from "../../tools/fuzz.ts";
 
 /** Parses "81 05 48 65" into bytes. */
 export function hex(text: string): Uint8Array {
