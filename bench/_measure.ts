@@ -18,8 +18,10 @@ export interface MeasureConfig {
   quietCpu: number;
   /** Most attempts per sample. */
   attempts: number;
-  /** Most retries in the whole run. */
-  retryBudget: number;
+  /** No retries after this time (`performance.now()`), to bound the run. */
+  retryUntil: number;
+  /** Seconds to wait before a retry, for a burst of other work to pass. */
+  retryPause: number;
 }
 
 interface MicroResult {
@@ -47,7 +49,8 @@ async function readBusyTicks(): Promise<number> {
 export class Measurer {
   #config: MeasureConfig;
   #progress: (message: string) => void;
-  #retriesLeft: number;
+  #noisy = 0;
+  #samples = 0;
   #benchDir: string;
 
   /**
@@ -59,8 +62,12 @@ export class Measurer {
   constructor(config: MeasureConfig, progress: (message: string) => void) {
     this.#config = config;
     this.#progress = progress;
-    this.#retriesLeft = config.retryBudget;
     this.#benchDir = `${config.root}bench/`;
+  }
+
+  /** How many samples were kept although other programs were busy, of how many. */
+  get noise(): { noisy: number; samples: number } {
+    return { noisy: this.#noisy, samples: this.#samples };
   }
 
   // Runs a sample up to `attempts` times while other programs load the
@@ -71,14 +78,21 @@ export class Measurer {
     threshold = this.#config.quietCpu,
   ): Promise<Sample> {
     let best: Sample | undefined;
+    const otherOf = (sample: Sample) => sample.detail?.otherCpu as number ?? 0;
     for (let attempt = 1; attempt <= this.#config.attempts; attempt++) {
       const sample = await measure();
       sample.attempts = attempt;
-      const other = sample.detail?.otherCpu as number ?? 0;
-      if (!best || other < (best.detail?.otherCpu as number ?? 0)) best = sample;
-      if (other <= threshold || attempt === this.#config.attempts || this.#retriesLeft <= 0) break;
-      this.#retriesLeft--;
+      const other = otherOf(sample);
+      if (!best || other < otherOf(best)) best = sample;
+      if (other <= threshold || attempt === this.#config.attempts) break;
+      if (performance.now() > this.#config.retryUntil) break;
       this.#progress(`  ${label}: other programs used ${Math.round(other)}% CPU; measuring again`);
+      await sleep(this.#config.retryPause * 1000);
+    }
+    this.#samples++;
+    if (otherOf(best as Sample) > threshold) {
+      this.#noisy++;
+      (best as Sample).detail = { ...best?.detail, noisy: 1 };
     }
     return best as Sample;
   }

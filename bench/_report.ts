@@ -15,6 +15,8 @@ export interface RunInfo {
   cores: number;
   pinned: boolean;
   seconds: number;
+  /** Samples kept although other programs were busy, of all samples. */
+  noise: { noisy: number; samples: number };
 }
 
 const SERVER_FIGURES = ["echo", "handshake", "handshake-raw"];
@@ -105,6 +107,14 @@ export function renderMarkdown(figures: Figure[], info: RunInfo): string {
     "",
     "Ratios are edgesocket / ws from the medians of this run (for memory, lower is better).",
   );
+  if (info.noise.noisy > 0) {
+    lines.push(
+      "",
+      `**Noisy run:** ${info.noise.noisy} of ${info.noise.samples} samples were taken while ` +
+        "other programs kept the machine busy (retries did not find it quiet); see `otherCpu` " +
+        "and `noisy` in results.json. Rerun on a quiet machine before quoting.",
+    );
+  }
   const servers = measured.filter((f) => SERVER_FIGURES.includes(f.id));
   if (servers.length > 0) {
     lines.push(
@@ -211,9 +221,11 @@ export function renderChart(figures: Figure[], info: RunInfo): string {
   }
   rows.forEach(({ figure, outcome }, i) => {
     const y = top + i * rowHeight;
-    const label = `${figure.title}${figure.id === "unmask-js" ? " (vs JS)" : ""}${
-      figure.id === "unmask-native" ? " (vs native)" : ""
-    }${figure.informational ? " (extra)" : ""}`;
+    const label = `${figure.title.replaceAll("`", "")}${
+      figure.id === "unmask-js" ? " (vs JS)" : ""
+    }${figure.id === "unmask-native" ? " (vs native)" : ""}${
+      figure.informational ? " (extra)" : ""
+    }`;
     const color = outcome.met ? "#2e8b57" : "#c0392b";
     const barEnd = Number.isFinite(outcome.ratio) ? x(Math.max(lo, outcome.ratio)) : x(1);
     const one = x(1);

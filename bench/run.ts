@@ -14,8 +14,8 @@
  * `--quick` is a one-minute smoke run (3 rounds, short windows, 2,000 idle
  * connections). `--prototype` applies bench/proto/proposed.patch to a
  * temporary copy of the repository and measures it as a third side where it
- * applies (about seven minutes). `--only` runs some groups; the files then
- * hold only those.
+ * applies (about six minutes). `--only` runs some groups and prints their
+ * table, leaving the files of the last whole run alone.
  */
 import { ROOT } from "../tests/_util/server_process.ts";
 import { type Figure, type Sample, type Side, summarize } from "./_figures.ts";
@@ -60,8 +60,9 @@ const config = {
   // Retry a load sample when other programs took more than this much CPU.
   quietCpu: 25,
   attempts: quick ? 1 : 3,
-  // No more retries than this in one run, to bound its length.
-  retryBudget: quick ? 0 : 8,
+  // Retries stop 5.5 minutes into a full run, to bound its length.
+  retryUntil: performance.now() + (quick ? 0 : 330_000),
+  retryPause: 3,
 };
 const benchDir = `${ROOT}bench/`;
 const started = performance.now();
@@ -262,10 +263,11 @@ async function main(): Promise<void> {
     cores: navigator.hardwareConcurrency,
     pinned,
     seconds: (performance.now() - started) / 1000,
+    noise: measure.noise,
   };
   const json = {
     info,
-    config: { ...config, root: undefined },
+    config: { ...config, root: undefined, retryUntil: undefined },
     figures: figures.map((figure) => ({
       ...figure,
       outcome: (figure.samples.ours?.length ?? 0) > 0 ? summarize(figure) : undefined,
@@ -277,16 +279,16 @@ async function main(): Promise<void> {
         : undefined,
     })),
   };
-  const results = { md: `${benchDir}results.md`, json: `${benchDir}results.json` };
-  await Deno.writeTextFile(results.md, renderMarkdown(figures, info));
-  await Deno.writeTextFile(results.json, JSON.stringify(json, null, 2) + "\n");
+  const markdown = renderMarkdown(figures, info);
+  console.log(markdown);
+  // A partial run prints only: the files keep the last whole run.
+  if (only.size < GROUPS.length) {
+    progress("an --only run: bench/results.* and bench/chart.svg left as they were");
+    return;
+  }
+  await Deno.writeTextFile(`${benchDir}results.md`, markdown);
+  await Deno.writeTextFile(`${benchDir}results.json`, JSON.stringify(json, null, 2) + "\n");
   await Deno.writeTextFile(`${benchDir}chart.svg`, renderChart(figures, info));
-  // As `deno fmt` would have them (aligned tables), so `deno fmt --check` passes.
-  await new Deno.Command(Deno.execPath(), {
-    args: ["fmt", "--quiet", results.md, results.json],
-    cwd: ROOT,
-  }).output();
-  console.log(await Deno.readTextFile(results.md));
   progress("wrote bench/results.md, bench/results.json and bench/chart.svg");
 }
 
