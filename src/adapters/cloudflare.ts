@@ -17,7 +17,7 @@
  * @module
  */
 import type { AcceptedUpgrade, RuntimeAdapter } from "../core/runtime_adapter.ts";
-import type { SocketDriver } from "../core/socket_driver.ts";
+import { WebSocketDriver } from "../core/web_socket_driver.ts";
 
 export type { AcceptedUpgrade, ConnectionLimits, RuntimeAdapter } from "../core/runtime_adapter.ts";
 
@@ -63,19 +63,8 @@ export const cloudflareAdapter: RuntimeAdapter = {
     // Workers hand binary messages over as Blobs by default since the
     // `websocket_standard_binary_type` flag: the session wants the bytes.
     socket.binaryType = "arraybuffer";
-    const driver: SocketDriver = {
-      send: (data) => socket.send(data),
-      close: (code, reason) => socket.close(code, reason),
-      get readyState() {
-        return socket.readyState;
-      },
-      // Workers do not report what is queued.
-      bufferedAmount: 0,
-      get extensions() {
-        return socket.extensions ?? "";
-      },
-      raw: socket,
-    };
+    // Workers do not report what is queued.
+    const driver = new WebSocketDriver(socket, { reportsBuffered: false });
     socket.addEventListener("message", (event) => session.message(event.data));
     socket.addEventListener("close", (event) => {
       session.close(event.code, event.reason, event.wasClean);

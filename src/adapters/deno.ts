@@ -15,7 +15,7 @@
  * @module
  */
 import type { AcceptedUpgrade, RuntimeAdapter } from "../core/runtime_adapter.ts";
-import type { SocketDriver } from "../core/socket_driver.ts";
+import { WebSocketDriver } from "../core/web_socket_driver.ts";
 
 export type { AcceptedUpgrade, ConnectionLimits, RuntimeAdapter } from "../core/runtime_adapter.ts";
 
@@ -62,20 +62,7 @@ export const denoAdapter: RuntimeAdapter = {
     // parsed the offers; the 101's headers can be set.
     if (protocol) response.headers.set("Sec-WebSocket-Protocol", protocol);
     socket.binaryType = "arraybuffer";
-    const driver: SocketDriver = {
-      send: (data) => socket.send(data),
-      close: (code, reason) => socket.close(code, reason),
-      get readyState() {
-        return socket.readyState;
-      },
-      get bufferedAmount() {
-        return socket.bufferedAmount;
-      },
-      get extensions() {
-        return socket.extensions;
-      },
-      raw: socket,
-    };
+    const driver = new WebSocketDriver(socket);
     socket.onopen = () => session.open(driver);
     socket.onmessage = (event) => session.message(event.data);
     // Deno's `error` always precedes a `close`; held until then.
