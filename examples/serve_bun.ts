@@ -4,10 +4,10 @@
  * before the process exits.
  */
 import process from "node:process";
-import { CloseCode } from "../mod.ts";
 import { websocket } from "../src/adapters/bun.ts";
 import { createApp, createRandomSecret } from "./app.ts";
 import { ConnectionRegistry } from "./chat/connections.ts";
+import { createGracefulShutdown } from "./chat/graceful_shutdown.ts";
 
 declare const Bun: {
   version: string;
@@ -35,19 +35,11 @@ console.log(
   `edgesocket chat on Bun ${Bun.version}: listening ${server.port} (http://${server.hostname}:${server.port}/)`,
 );
 
-let stopping = false;
-
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  console.log(`${signal}: closing ${connections.size} sockets with 1001`);
-  // Our 1001 first, and to sockets opened meanwhile too; then stop the server.
-  await connections.closeAll(CloseCode.GoingAway, "Server shutting down");
-  const stopped = server.stop();
-  await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 1000))]);
-  process.exit(0);
-}
+const onSignal = createGracefulShutdown(connections, {
+  stopServer: () => server.stop(),
+  exit: () => process.exit(0),
+});
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => void shutdown(signal));
+  process.on(signal, () => void onSignal(signal));
 }

@@ -3,9 +3,9 @@
  * 8000; HOST; SECRET). On SIGINT or SIGTERM every client gets 1001 (Going
  * Away) before the process exits.
  */
-import { CloseCode } from "../mod.ts";
 import { createApp, createRandomSecret } from "./app.ts";
 import { ConnectionRegistry } from "./chat/connections.ts";
+import { createGracefulShutdown } from "./chat/graceful_shutdown.ts";
 
 const connections = new ConnectionRegistry();
 const app = createApp({
@@ -23,19 +23,11 @@ const server = Deno.serve({
   },
 }, app.fetch);
 
-let stopping = false;
-
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  console.log(`${signal}: closing ${connections.size} sockets with 1001`);
-  // Our 1001 first, and to sockets opened meanwhile too; then stop the server.
-  await connections.closeAll(CloseCode.GoingAway, "Server shutting down");
-  const stopped = server.shutdown();
-  await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 1000))]);
-  Deno.exit(0);
-}
+const onSignal = createGracefulShutdown(connections, {
+  stopServer: () => server.shutdown(),
+  exit: () => Deno.exit(0),
+});
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => void shutdown(signal));
+  Deno.addSignalListener(signal, () => void onSignal(signal));
 }

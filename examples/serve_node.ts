@@ -4,10 +4,10 @@
  * SIGTERM every client gets 1001 (Going Away) before the process exits.
  */
 import process from "node:process";
-import { CloseCode } from "../mod.ts";
 import { serve } from "../src/adapters/node.ts";
 import { createApp, createRandomSecret } from "./app.ts";
 import { ConnectionRegistry } from "./chat/connections.ts";
+import { createGracefulShutdown } from "./chat/graceful_shutdown.ts";
 
 const connections = new ConnectionRegistry();
 const app = createApp({
@@ -25,20 +25,15 @@ const server = serve({
   );
 });
 
-let stopping = false;
-
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  console.log(`${signal}: closing ${connections.size} sockets with 1001`);
-  // Our 1001 first, and to sockets opened meanwhile too; then stop the server.
-  await connections.closeAll(CloseCode.GoingAway, "Server shutting down");
-  const stopped = new Promise((resolve) => server.close(resolve));
-  server.closeIdleConnections();
-  await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 1000))]);
-  process.exit(0);
-}
+const onSignal = createGracefulShutdown(connections, {
+  stopServer: () => {
+    const stopped = new Promise((resolve) => server.close(resolve));
+    server.closeIdleConnections();
+    return stopped;
+  },
+  exit: () => process.exit(0),
+});
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => void shutdown(signal));
+  process.on(signal, () => void onSignal(signal));
 }
