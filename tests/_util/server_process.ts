@@ -198,34 +198,39 @@ export async function startBun(
 }
 
 /**
- * Starts a Worker under workerd with `wrangler dev` (wrangler.toml's
- * settings, `entry` as the Worker). Wrangler's own CLI is run directly: its
- * `bin` wrapper does not pass SIGTERM on, which would leave workerd behind.
+ * Runs `wrangler dev` on workerd on a free port of 127.0.0.1, with `args`
+ * (entry, config, vars …). Wrangler's own CLI is run directly: its `bin`
+ * wrapper does not pass SIGTERM on, which would leave workerd behind.
  */
-export async function startWorkerd(
-  entry: string,
-  env: Record<string, string> = {},
+export async function startWrangler(
+  args: string[],
+  options: { port?: number; env?: Record<string, string> } = {},
 ): Promise<ServerProcess> {
-  const port = freePort();
   return await startProcess(BIN.node, [
     "--no-warnings",
     "--experimental-vm-modules",
     `${root}node_modules/wrangler/wrangler-dist/cli.js`,
     "dev",
-    entry,
-    // Its own config: the top-level wrangler.toml is the demo app's.
-    "--config",
-    `${root}tests/fixtures/wrangler.toml`,
+    ...args,
     "--ip",
     "127.0.0.1",
     "--port",
-    `${port}`,
+    `${options.port ?? freePort()}`,
     "--inspector-port",
     `${freePort()}`,
     "--show-interactive-dev-session=false",
   ], {
     ready: /Ready on http:\/\/127\.0\.0\.1:(\d+)/,
-    env: { WRANGLER_SEND_METRICS: "false", ...env },
+    env: { WRANGLER_SEND_METRICS: "false", ...options.env },
     timeout: 60_000,
   });
+}
+
+/** Starts a Worker entry under workerd with the parity suite's own config. */
+export async function startWorkerd(
+  entry: string,
+  env: Record<string, string> = {},
+): Promise<ServerProcess> {
+  // Its own config: the top-level wrangler.toml is the demo app's.
+  return await startWrangler([entry, "--config", `${root}tests/fixtures/wrangler.toml`], { env });
 }

@@ -10,6 +10,7 @@ import {
   type ServerProcess,
   startNode,
   startProcess,
+  startWrangler,
 } from "../_util/server_process.ts";
 
 /** How a chat server is started. */
@@ -76,30 +77,15 @@ export async function startChatBun(options: ChatServerOptions = {}): Promise<Ser
 export async function startChatWorkerd(options: ChatServerOptions = {}): Promise<ServerProcess> {
   const port = options.port ?? freePort();
   const storage = await Deno.makeTempDir({ prefix: "chat-wrangler-" });
-  const server = await startProcess(BIN.node, [
-    "--no-warnings",
-    "--experimental-vm-modules",
-    `${ROOT}node_modules/wrangler/wrangler-dist/cli.js`,
-    "dev",
+  const server = await startWrangler([
     "--config",
     "wrangler.toml",
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    `${port}`,
-    "--inspector-port",
-    `${freePort()}`,
-    "--show-interactive-dev-session=false",
-    // The object's storage goes to a temporary folder, not examples/.wrangler.
+    // The object's storage goes to a temporary folder, not .wrangler/.
     "--persist-to",
     storage,
     "--var",
     `SECRET:${options.secret ?? TEST_SECRET}`,
-  ], {
-    ready: /Ready on http:\/\/127\.0\.0\.1:(\d+)/,
-    env: { WRANGLER_SEND_METRICS: "false" },
-    timeout: 60_000,
-  });
+  ], { port });
   return {
     ...server,
     async stop() {
