@@ -16,6 +16,10 @@ import type { WebSocketConnection } from "../core/web_socket_connection.ts";
 export function openSocketTransport(socket: Socket): ByteTransport {
   socket.setNoDelay(true);
   socket.setTimeout(0);
+  // http.Server accepts half-open sockets; a WebSocket peer that sends FIN
+  // without a close frame is gone (1006), so Node ends our side too and
+  // 'close' follows.
+  socket.allowHalfOpen = false;
   return new SocketTransport(socket);
 }
 
@@ -60,18 +64,36 @@ class SocketTransport implements ByteTransport {
  * @param head Bytes read past the request head.
  */
 export function pipeSocket(socket: Socket, connection: WebSocketConnection, head: Buffer): void {
-  socket.on("error", (error) => connection.receiveEnd(error));
-  socket.on("close", () => connection.receiveEnd());
-  socket.on("end", () => connection.receiveEnd());
+  // Shared listeners that find the connection on the socket: three closures
+  // and their context per idle connection would cost more than the field.
+  (socket as PipedSocket)[CONNECTION] = connection;
+  socket.on("error", onSocketError);
+  socket.on("close", onSocketClose);
   // Plain Uint8Array views: a Buffer's slice() would not copy.
   if (head.length > 0) connection.receive(toUint8Array(head));
+  socket.on("data", onSocketData);
+}
+
+const CONNECTION = Symbol("edgesocket.connection");
+
+interface PipedSocket extends Socket {
+  [CONNECTION]: WebSocketConnection;
+}
+
+function onSocketData(this: PipedSocket, chunk: Buffer): void {
   // Corked while one read is decoded: every frame sent in answer to it
   // leaves in one writev, not one write syscall per frame.
-  socket.on("data", (chunk: Buffer) => {
-    socket.cork();
-    connection.receive(toUint8Array(chunk));
-    socket.uncork();
-  });
+  this.cork();
+  this[CONNECTION].receive(toUint8Array(chunk));
+  this.uncork();
+}
+
+function onSocketError(this: PipedSocket, error: Error): void {
+  this[CONNECTION].receiveEnd(error);
+}
+
+function onSocketClose(this: PipedSocket): void {
+  this[CONNECTION].receiveEnd();
 }
 
 /**

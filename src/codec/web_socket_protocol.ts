@@ -44,6 +44,9 @@ export const ProtocolState = {
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
+const MASKED = { mask: true } as const;
+const UNMASKED = { mask: false } as const;
+
 /**
  * A sans-I/O RFC 6455 endpoint: bytes in through `receive()`, messages and
  * outgoing bytes out through a {@linkcode ProtocolHandler}. It reassembles
@@ -90,7 +93,8 @@ export class WebSocketProtocol {
     this.#handler = handler;
     const role = options.role ?? "server";
     this.#mask = role === "client";
-    this.#encodeOptions = { mask: this.#mask };
+    // Shared, not one object per connection.
+    this.#encodeOptions = this.#mask ? MASKED : UNMASKED;
     this.#autoPong = options.autoPong ?? true;
     this.#decoder = new FrameDecoder(this, { ...options, role });
   }

@@ -6,7 +6,9 @@ import { type SendData, toBytes } from "./send_data.ts";
 export interface Subscriber {
   /** Sends a message through the runtime. */
   send(data: SendData): void;
-  /** Writes a frame encoded once for every subscriber, where the codec frames bytes. */
+  /** Whether `sendEncoded` works: the codec frames this subscriber's bytes. */
+  readonly canSendEncoded?: boolean;
+  /** Writes a frame encoded once for every subscriber, where `canSendEncoded`. */
   sendEncoded?(chunks: Uint8Array[]): void;
   /** Bytes queued and not yet sent (0 where the runtime cannot tell). */
   readonly bufferedAmount: number;
@@ -179,9 +181,9 @@ export class PubSub {
         } else this.dropped++;
         continue;
       }
-      if (subscriber.sendEncoded && !(data instanceof Blob)) {
+      if (subscriber.canSendEncoded && !(data instanceof Blob)) {
         frame ??= encodeOnce(data);
-        subscriber.sendEncoded(frame);
+        subscriber.sendEncoded!(frame);
       } else subscriber.send(data);
       sent++;
     }

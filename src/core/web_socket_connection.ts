@@ -40,6 +40,24 @@ export interface WebSocketConnectionOptions {
    * (0, the default, turns it off). A ping goes out at half of it.
    */
   idleTimeout?: number;
+  /**
+   * Receives messages, the close and errors directly, before any listener:
+   * the adapters' way in, with no closure or event object per message.
+   */
+  handler?: WebSocketConnectionHandler;
+}
+
+/**
+ * What {@linkcode WebSocketConnectionOptions.handler} receives. It must not
+ * throw: nothing catches for it.
+ */
+export interface WebSocketConnectionHandler {
+  /** A message arrived, converted to `binaryType`. */
+  message(data: MessageData): void;
+  /** The connection closed (once). */
+  close(code: number, reason: string, wasClean: boolean): void;
+  /** The transport or a listener failed. */
+  error(error: unknown): void;
 }
 
 /** The events of a {@linkcode WebSocketConnection}, by type. */
@@ -117,7 +135,9 @@ export class WebSocketConnection implements ProtocolHandler {
   #transport: ByteTransport;
   #protocol: WebSocketProtocol;
   #readyState = 0;
-  #listeners: { [K in keyof WebSocketEventMap]?: WebSocketListener<K>[] } = {};
+  // Made on first addEventListener: most connections never have one.
+  #listeners: { [K in keyof WebSocketEventMap]?: WebSocketListener<K>[] } | undefined;
+  #handler: WebSocketConnectionHandler | undefined;
   #closeTimeout: number;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #idleTimeout: number;
@@ -139,6 +159,7 @@ export class WebSocketConnection implements ProtocolHandler {
     this.url = options.url ?? "";
     this.#closeTimeout = options.closeTimeout ?? 5000;
     this.#idleTimeout = options.idleTimeout ?? 0;
+    this.#handler = options.handler;
     this.#protocol = new WebSocketProtocol(this, {
       role: options.role ?? "server",
       maxMessageSize: options.maxMessageSize,
@@ -166,7 +187,8 @@ export class WebSocketConnection implements ProtocolHandler {
     type: K,
     listener: WebSocketListener<K>,
   ): void {
-    ((this.#listeners[type] ??= []) as WebSocketListener<K>[]).push(listener);
+    const listeners = this.#listeners ??= {};
+    ((listeners[type] ??= []) as WebSocketListener<K>[]).push(listener);
   }
 
   /**
@@ -179,7 +201,7 @@ export class WebSocketConnection implements ProtocolHandler {
     type: K,
     listener: WebSocketListener<K>,
   ): void {
-    const list = this.#listeners[type] as WebSocketListener<K>[] | undefined;
+    const list = this.#listeners?.[type] as WebSocketListener<K>[] | undefined;
     const at = list?.indexOf(listener) ?? -1;
     if (at !== -1) list!.splice(at, 1);
   }
@@ -322,11 +344,13 @@ export class WebSocketConnection implements ProtocolHandler {
     this.#emitMessage(toBinaryType(data, this.binaryType));
   }
 
-  // The hot path: no lookup by event name.
+  // The hot path: no lookup by event name, no event object for the handler.
   #emitMessage(data: MessageData): void {
+    this.#handler?.message(data);
+    const list = this.#listeners?.message;
+    if (!this.onmessage && !list) return;
     const event = createMessageEvent(data);
     if (this.onmessage) this.#call(this.onmessage, event);
-    const list = this.#listeners.message;
     if (list) { for (const listener of list) this.#call(listener, event); }
   }
 
@@ -336,8 +360,9 @@ export class WebSocketConnection implements ProtocolHandler {
     if (this.#idleTimeout > 0) unwatchIdle(this, this.#idleTimeout);
     this.#readyState = 3;
     if (wasClean || code !== CloseCode.Abnormal) this.#transport.end();
+    this.#handler?.close(code, reason, wasClean);
     this.#emit("close", createCloseEvent(code, reason, wasClean));
-    this.#listeners = {};
+    this.#listeners = undefined;
   }
 
   /** When the peer last sent anything (`Date.now()`), for the idle sweep. */
@@ -346,8 +371,9 @@ export class WebSocketConnection implements ProtocolHandler {
   }
 
   #emit<K extends keyof WebSocketEventMap>(type: K, event: WebSocketEventMap[K]): void {
+    if (type === "error") this.#handler?.error((event as WebSocketErrorEvent).error);
     const handler = this[`on${type}`] as WebSocketListener<K> | null;
-    const list = this.#listeners[type] as WebSocketListener<K>[] | undefined;
+    const list = this.#listeners?.[type] as WebSocketListener<K>[] | undefined;
     if (handler) this.#call(handler, event);
     if (list) { for (const listener of list) this.#call(listener, event); }
   }

@@ -177,12 +177,19 @@ export class WebSocketSession<D = unknown> implements Subscriber {
     this.#ctx.send(data);
   }
 
+  /** Whether {@linkcode sendEncoded} works: the codec frames this socket's bytes. */
+  get canSendEncoded(): boolean {
+    return this.#driver?.sendEncoded !== undefined;
+  }
+
   /**
-   * Writes a frame encoded once for many subscribers, where the codec frames
-   * the bytes (undefined elsewhere).
+   * Writes a frame encoded once for many subscribers, where
+   * {@linkcode canSendEncoded} says the codec frames the bytes.
+   *
+   * @param chunks The frame.
    */
-  get sendEncoded(): ((chunks: Uint8Array[]) => void) | undefined {
-    return this.#driver?.sendEncoded;
+  sendEncoded(chunks: Uint8Array[]): void {
+    this.#driver?.sendEncoded?.(chunks);
   }
 
   /** Bytes queued and not yet sent. */

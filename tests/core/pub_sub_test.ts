@@ -84,6 +84,7 @@ Deno.test("PubSub.publish() encodes once and skips or closes a slow subscriber",
     topics: new Set<string>(),
     bufferedAmount: buffered,
     send: () => assert.fail("the encoded path is used"),
+    canSendEncoded: true,
     sendEncoded: (chunks: Uint8Array[]) => encoded.push(chunks),
     closeWith: (code: number) => closes.push(code),
   });

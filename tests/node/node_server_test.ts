@@ -227,6 +227,39 @@ Deno.test({
 });
 
 Deno.test({
+  name: "Node server: a peer's FIN without a close frame ends our side too, with 1006",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const before = (await (await fetch(`http://127.0.0.1:${port}/seen`)).json()).length;
+    const response = await rawRequest(port, upgradeRequest("/record"));
+    assert.equal(response.status, 101);
+    // http.Server keeps half-open sockets; this one must not linger.
+    await response.conn.closeWrite();
+    const deadline = setTimeout(() => response.conn.close(), 5000);
+    const buf = new Uint8Array(64);
+    let ended = false;
+    try {
+      while (await response.conn.read(buf) !== null) { /* the 101's leftovers */ }
+      ended = true;
+    } catch { /* closed by the deadline */ }
+    clearTimeout(deadline);
+    assert.ok(ended, "the server ended its side");
+    try {
+      response.conn.close();
+    } catch { /* closed */ }
+    let seen: Array<{ route: string; code: number; wasClean: boolean }> = [];
+    for (let i = 0; i < 50 && seen.length <= before; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      seen = await (await fetch(`http://127.0.0.1:${port}/seen`)).json();
+    }
+    assert.deepEqual(seen.slice(before), [
+      { route: "/record", code: 1006, wasClean: false, order: "" },
+    ]);
+  },
+});
+
+Deno.test({
   name: "Node server: stops",
   sanitizeOps: false,
   sanitizeResources: false,
