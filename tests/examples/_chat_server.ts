@@ -6,7 +6,6 @@
 import {
   BIN,
   freePort,
-  ROOT,
   type ServerProcess,
   startNode,
   startProcess,
