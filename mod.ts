@@ -66,6 +66,7 @@ export {
   createMessageEvent,
   type MessageData,
   type WebSocketCloseEvent,
+  type WebSocketDrainEvent,
   type WebSocketErrorEvent,
   type WebSocketMessageEvent,
   type WebSocketOpenEvent,

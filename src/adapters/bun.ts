@@ -21,8 +21,9 @@
  *
  * @module
  */
-import { DEFAULT_MAX_MESSAGE_SIZE } from "../codec/mod.ts";
+import { CloseCode, DEFAULT_MAX_MESSAGE_SIZE } from "../codec/mod.ts";
 import type { AcceptedUpgrade, RuntimeAdapter } from "../core/runtime_adapter.ts";
+import type { RuntimeTopics } from "../core/runtime_topics.ts";
 import type { SocketDriver } from "../core/socket_driver.ts";
 import type { WebSocketSession } from "../core/web_socket_session.ts";
 
@@ -46,6 +47,12 @@ export interface BunServerWebSocket {
   ping(data?: Uint8Array): number;
   /** Bytes queued and not yet sent. */
   getBufferedAmount(): number;
+  /** Joins a native topic. */
+  subscribe(topic: string): void;
+  /** Leaves a native topic. */
+  unsubscribe(topic: string): void;
+  /** Publishes to a native topic's subscribers but this socket. */
+  publish(topic: string, data: string | Uint8Array): number;
 }
 
 /** The server-wide handlers and settings `Bun.serve` takes as `websocket`. */
@@ -56,12 +63,18 @@ export interface BunWebSocketHandler {
   idleTimeout: number;
   /** Whether Bun pings silent peers before `idleTimeout` closes them. */
   sendPings: boolean;
+  /** Bytes queued per socket past which Bun drops messages (or closes). */
+  backpressureLimit: number;
+  /** Whether Bun closes a socket past `backpressureLimit` instead of dropping. */
+  closeOnBackpressureLimit: boolean;
   /** Bun opened a socket. */
   open(ws: BunServerWebSocket): void;
   /** A message arrived. */
   message(ws: BunServerWebSocket, message: string | ArrayBuffer | Uint8Array): void;
   /** The socket closed. */
   close(ws: BunServerWebSocket, code: number, reason: string): void;
+  /** The socket's queue, which had backed up, has emptied. */
+  drain(ws: BunServerWebSocket): void;
 }
 
 /** Options for {@linkcode createBunWebSocket}. */
@@ -72,6 +85,16 @@ export interface BunWebSocketOptions {
   idleTimeout?: number;
   /** Ping silent peers (default `true`). */
   sendPings?: boolean;
+  /**
+   * Bytes queued on one socket past which Bun drops what is published to it
+   * (default 16 MiB, Bun's); a direct `send()` it would drop closes the
+   * socket with 1013 instead. Topic publishes go through Bun's native
+   * `publish`, so this, not the `PubSub` high-water mark, is the
+   * slow-consumer limit on Bun.
+   */
+  backpressureLimit?: number;
+  /** Close instead of dropping past `backpressureLimit` (default `false`). */
+  closeOnBackpressureLimit?: boolean;
 }
 
 interface BunServer {
@@ -79,16 +102,47 @@ interface BunServer {
     request: Request,
     options: { data: unknown; headers: Record<string, string> },
   ): boolean;
+  publish(topic: string, data: string | Uint8Array): number;
 }
 
 // What each socket carries in `ws.data`: only this module reads it.
 class BunSocketState {
   readonly session: WebSocketSession<unknown>;
   readonly maxMessageSize: number;
-  constructor(session: WebSocketSession<unknown>, maxMessageSize: number) {
+  readonly topics: BunTopics;
+  constructor(session: WebSocketSession<unknown>, maxMessageSize: number, topics: BunTopics) {
     this.session = session;
     this.maxMessageSize = maxMessageSize;
+    this.topics = topics;
   }
+}
+
+// Bun's topics are per server: a publish without a sender goes through it.
+class BunTopics implements RuntimeTopics {
+  #server: BunServer;
+  constructor(server: BunServer) {
+    this.#server = server;
+  }
+  subscribe(socket: unknown, topic: string): void {
+    (socket as BunServerWebSocket).subscribe(topic);
+  }
+  unsubscribe(socket: unknown, topic: string): void {
+    const ws = socket as BunServerWebSocket;
+    // Bun has already dropped a closed socket's topics.
+    if (ws.readyState === 1) ws.unsubscribe(topic);
+  }
+  publish(topic: string, data: string | Uint8Array, except?: unknown): void {
+    if (except) (except as BunServerWebSocket).publish(topic, data);
+    else this.#server.publish(topic, data);
+  }
+}
+
+const topicsByServer = new WeakMap<BunServer, BunTopics>();
+
+function topicsOf(server: BunServer): BunTopics {
+  let topics = topicsByServer.get(server);
+  if (!topics) topicsByServer.set(server, topics = new BunTopics(server));
+  return topics;
 }
 
 /**
@@ -121,8 +175,9 @@ export const bunAdapter: RuntimeAdapter = {
   upgrade({ request, env, protocol, limits, session }: AcceptedUpgrade): Response {
     let upgraded: boolean;
     try {
-      upgraded = (env as BunServer).upgrade(request, {
-        data: new BunSocketState(session, limits.maxMessageSize),
+      const server = env as BunServer;
+      upgraded = server.upgrade(request, {
+        data: new BunSocketState(session, limits.maxMessageSize, topicsOf(server)),
         // Unless told, Bun answers with the client's first offer: always
         // name the chosen one, or none (an empty value sends no header).
         headers: { "Sec-WebSocket-Protocol": protocol },
@@ -159,6 +214,8 @@ export function createBunWebSocket(options: BunWebSocketOptions = {}): BunWebSoc
     maxPayloadLength,
     idleTimeout: Math.min(Math.ceil((options.idleTimeout ?? 120_000) / 1000), 960),
     sendPings: options.sendPings ?? true,
+    backpressureLimit: options.backpressureLimit ?? 16 * 1024 * 1024,
+    closeOnBackpressureLimit: options.closeOnBackpressureLimit ?? false,
     open(ws) {
       const state = ws.data;
       if (!(state instanceof BunSocketState)) return;
@@ -169,7 +226,7 @@ export function createBunWebSocket(options: BunWebSocketOptions = {}): BunWebSoc
         );
       }
       ws.binaryType = "arraybuffer";
-      state.session.open(createDriver(ws));
+      state.session.open(new BunDriver(ws, state.topics));
     },
     message(ws, message) {
       const state = ws.data;
@@ -180,24 +237,52 @@ export function createBunWebSocket(options: BunWebSocketOptions = {}): BunWebSoc
       // Bun reports no wasClean: 1006 is the code for a lost connection.
       if (state instanceof BunSocketState) state.session.close(code, reason, code !== 1006);
     },
+    drain(ws) {
+      const state = ws.data;
+      // Bun calls this as its queue shrinks, even from inside send(): the
+      // session hears only of an empty queue, as on Node and Deno.
+      if (state instanceof BunSocketState && ws.getBufferedAmount() === 0) state.session.drain();
+    },
   };
 }
 
-function createDriver(ws: BunServerWebSocket): SocketDriver {
-  return {
-    send: (data) => void ws.send(data),
-    close: (code, reason) => ws.close(code, reason),
-    ping: (data) => void ws.ping(data),
-    get readyState() {
-      return ws.readyState;
-    },
-    get bufferedAmount() {
-      return ws.getBufferedAmount();
-    },
-    // edgesocket's handlers leave permessage-deflate off.
-    extensions: "",
-    raw: ws,
-  };
+// A class, not an object literal with getters, which V8 would keep as a
+// dictionary per connection.
+class BunDriver implements SocketDriver {
+  readonly raw: BunServerWebSocket;
+  readonly topics: BunTopics;
+  // edgesocket's handlers leave permessage-deflate off.
+  readonly extensions = "";
+
+  constructor(ws: BunServerWebSocket, topics: BunTopics) {
+    this.raw = ws;
+    this.topics = topics;
+  }
+
+  send(data: string | Uint8Array): void {
+    // 0 for a non-empty message: Bun dropped it, the queue being past
+    // backpressureLimit. Other runtimes never drop a send, so the loss is
+    // made visible: 1013.
+    if (this.raw.send(data) === 0 && data.length > 0 && this.raw.readyState === 1) {
+      this.raw.close(CloseCode.TryAgainLater, "Slow consumer");
+    }
+  }
+
+  close(code?: number, reason?: string): void {
+    this.raw.close(code, reason);
+  }
+
+  ping(data: Uint8Array): void {
+    this.raw.ping(data);
+  }
+
+  get readyState(): number {
+    return this.raw.readyState;
+  }
+
+  get bufferedAmount(): number {
+    return this.raw.getBufferedAmount();
+  }
 }
 
 /**

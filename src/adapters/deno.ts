@@ -62,7 +62,9 @@ export const denoAdapter: RuntimeAdapter = {
     // parsed the offers; the 101's headers can be set.
     if (protocol) response.headers.set("Sec-WebSocket-Protocol", protocol);
     socket.binaryType = "arraybuffer";
-    const driver = new WebSocketDriver(socket);
+    const driver = new WebSocketDriver(socket, {
+      onDrain: session.wantsDrain ? () => session.drain() : undefined,
+    });
     socket.onopen = () => session.open(driver);
     socket.onmessage = (event) => session.message(event.data);
     // Deno's `error` always precedes a `close`; held until then.

@@ -69,6 +69,7 @@ export function pipeSocket(socket: Socket, connection: WebSocketConnection, head
   (socket as PipedSocket)[CONNECTION] = connection;
   socket.on("error", onSocketError);
   socket.on("close", onSocketClose);
+  socket.on("drain", onSocketDrain);
   // Plain Uint8Array views: a Buffer's slice() would not copy.
   if (head.length > 0) connection.receive(toUint8Array(head));
   socket.on("data", onSocketData);
@@ -90,6 +91,11 @@ function onSocketData(this: PipedSocket, chunk: Buffer): void {
 
 function onSocketError(this: PipedSocket, error: Error): void {
   this[CONNECTION].receiveEnd(error);
+}
+
+// Node's 'drain': a write passed the socket's 16 KiB mark and all is sent.
+function onSocketDrain(this: PipedSocket): void {
+  this[CONNECTION].receiveDrain();
 }
 
 function onSocketClose(this: PipedSocket): void {

@@ -1,5 +1,6 @@
 import { CloseCode, encodeFrame, Opcode } from "../codec/mod.ts";
 import type { Backplane } from "./backplane.ts";
+import type { RuntimeTopics } from "./runtime_topics.ts";
 import { type SendData, toBytes } from "./send_data.ts";
 
 /** What a topic needs of a subscriber: the session of one socket. */
@@ -16,6 +17,16 @@ export interface Subscriber {
   closeWith(code: number, reason: string): void;
   /** The topics this subscriber is in. */
   readonly topics: Set<string>;
+  /** The runtime's own topics (Bun's), where publishes go natively. */
+  readonly runtimeTopics?: RuntimeTopics;
+  /** The runtime's socket, for {@linkcode RuntimeTopics}. */
+  readonly socket?: unknown;
+}
+
+// A topic's native side: the runtime's topics and how many subscribe there.
+interface NativeTopic {
+  topics: RuntimeTopics;
+  count: number;
 }
 
 /** Options for {@linkcode PubSub}. */
@@ -67,6 +78,7 @@ export function assertTopic(topic: string): void {
  */
 export class PubSub {
   #topics = new Map<string, Set<Subscriber>>();
+  #native = new Map<string, NativeTopic>();
   #highWaterMark: number;
   #slowConsumer: "drop" | "close";
   #backplane: Backplane | undefined;
@@ -111,8 +123,16 @@ export class PubSub {
       this.#topics.set(topic, set = new Set());
       this.#backplane?.subscribe(topic);
     }
+    if (set.has(subscriber)) return;
     set.add(subscriber);
     subscriber.topics.add(topic);
+    const runtimeTopics = subscriber.runtimeTopics;
+    if (runtimeTopics) {
+      runtimeTopics.subscribe(subscriber.socket, topic);
+      const native = this.#native.get(topic);
+      if (native) native.count++;
+      else this.#native.set(topic, { topics: runtimeTopics, count: 1 });
+    }
   }
 
   /**
@@ -124,8 +144,13 @@ export class PubSub {
   unsubscribe(subscriber: Subscriber, topic: string): void {
     const set = this.#topics.get(topic);
     subscriber.topics.delete(topic);
-    if (!set) return;
-    set.delete(subscriber);
+    if (!set?.delete(subscriber)) return;
+    const runtimeTopics = subscriber.runtimeTopics;
+    if (runtimeTopics) {
+      runtimeTopics.unsubscribe(subscriber.socket, topic);
+      const native = this.#native.get(topic) as NativeTopic;
+      if (--native.count === 0) this.#native.delete(topic);
+    }
     if (set.size === 0) {
       this.#topics.delete(topic);
       this.#backplane?.unsubscribe(topic);
@@ -171,10 +196,19 @@ export class PubSub {
   #deliver(topic: string, data: SendData, sender: Subscriber | undefined): number {
     const set = this.#topics.get(topic);
     if (!set || set.size === 0) return 0;
-    let frame: Uint8Array[] | undefined;
     let sent = 0;
+    const native = data instanceof Blob ? undefined : this.#native.get(topic);
+    if (native && !(data instanceof Blob)) {
+      // One native call for all of them; the runtime's backpressure limit
+      // applies to them, not the high-water mark (see createBunWebSocket).
+      const except = sender?.runtimeTopics ? sender.socket : undefined;
+      native.topics.publish(topic, typeof data === "string" ? data : toBytes(data), except);
+      sent += native.count - (except !== undefined && set.has(sender!) ? 1 : 0);
+      if (native.count === set.size) return sent;
+    }
+    let frame: Uint8Array[] | undefined;
     for (const subscriber of set) {
-      if (subscriber === sender) continue;
+      if (subscriber === sender || (native && subscriber.runtimeTopics)) continue;
       if (subscriber.bufferedAmount > this.#highWaterMark) {
         if (this.#slowConsumer === "close") {
           subscriber.closeWith(CloseCode.TryAgainLater, "Slow consumer");

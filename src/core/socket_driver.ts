@@ -1,3 +1,5 @@
+import type { RuntimeTopics } from "./runtime_topics.ts";
+
 /**
  * The closures a runtime adapter gives for one open socket: the only part
  * of a connection that differs between Deno, Workers, Bun and the codec.
@@ -11,6 +13,8 @@ export interface SocketDriver {
   sendEncoded?(chunks: Uint8Array[]): void;
   /** Sends a ping, where the runtime can. */
   ping?(data: Uint8Array): void;
+  /** The runtime's own topics, where it has them (Bun): publishes go through them. */
+  readonly topics?: RuntimeTopics;
   /** Drops the socket without a closing handshake, where the runtime can. */
   terminate?(): void;
   /** The runtime's `readyState`. */

@@ -58,6 +58,8 @@ export interface WebSocketConnectionHandler {
   close(code: number, reason: string, wasClean: boolean): void;
   /** The transport or a listener failed. */
   error(error: unknown): void;
+  /** The transport's queue, which had backed up, has emptied. */
+  drain?(): void;
 }
 
 /** The events of a {@linkcode WebSocketConnection}, by type. */
@@ -223,6 +225,11 @@ export class WebSocketConnection implements ProtocolHandler {
   receive(chunk: Uint8Array): void {
     if (this.#idleTimeout > 0) this.#lastReceived = Date.now();
     this.#protocol.receive(chunk);
+  }
+
+  /** For the adapter: the transport's queue, which had backed up, has emptied. */
+  receiveDrain(): void {
+    if (this.#readyState === 1) this.#handler?.drain?.();
   }
 
   /**

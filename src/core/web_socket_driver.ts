@@ -1,5 +1,24 @@
 import type { SocketDriver } from "./socket_driver.ts";
 
+/** Queued bytes past which a send counts as backed up: Node's socket default. */
+export const DRAIN_MARK = 16 * 1024;
+// How often a backed-up queue is looked at: these runtimes have no event.
+const DRAIN_POLL_MS = 10;
+
+/** Options for {@linkcode WebSocketDriver}. */
+export interface WebSocketDriverOptions {
+  /**
+   * `false` where the runtime never counts queued bytes (Workers), so
+   * `bufferedAmount` is 0.
+   */
+  reportsBuffered?: boolean;
+  /**
+   * Called when a queue that passed {@linkcode DRAIN_MARK} has emptied; the
+   * queue is watched only when this is given.
+   */
+  onDrain?: () => void;
+}
+
 /**
  * The {@linkcode SocketDriver} over a runtime's own server-side WHATWG
  * `WebSocket` (Deno's, Workers'): a class, not an object literal with getters,
@@ -15,17 +34,19 @@ export class WebSocketDriver implements SocketDriver {
   /** The runtime's socket. */
   readonly raw: WebSocket;
   #reportsBuffered: boolean;
+  #onDrain: (() => void) | undefined;
+  #drainTimer: ReturnType<typeof setInterval> | undefined;
 
   /**
    * Wraps a socket.
    *
    * @param socket The server end of the connection.
-   * @param options `reportsBuffered: false` where the runtime never counts
-   * queued bytes (Workers), so `bufferedAmount` is 0.
+   * @param options Whether the runtime counts queued bytes; a drain callback.
    */
-  constructor(socket: WebSocket, options: { reportsBuffered?: boolean } = {}) {
+  constructor(socket: WebSocket, options: WebSocketDriverOptions = {}) {
     this.raw = socket;
     this.#reportsBuffered = options.reportsBuffered ?? true;
+    this.#onDrain = this.#reportsBuffered ? options.onDrain : undefined;
   }
 
   /**
@@ -35,6 +56,17 @@ export class WebSocketDriver implements SocketDriver {
    */
   send(data: string | Uint8Array): void {
     this.raw.send(data);
+    if (this.#onDrain && this.#drainTimer === undefined && this.raw.bufferedAmount > DRAIN_MARK) {
+      this.#drainTimer = setInterval(() => this.#checkDrained(), DRAIN_POLL_MS);
+    }
+  }
+
+  #checkDrained(): void {
+    const socket = this.raw;
+    if (socket.readyState === 1 && socket.bufferedAmount > 0) return;
+    clearInterval(this.#drainTimer);
+    this.#drainTimer = undefined;
+    if (socket.readyState === 1) this.#onDrain?.();
   }
 
   /**

@@ -40,6 +40,12 @@ export interface WebSocketOpenEvent {
   readonly type: "open";
 }
 
+/** The drain event: a send queue that had backed up has emptied. */
+export interface WebSocketDrainEvent {
+  /** Always `"drain"`. */
+  readonly type: "drain";
+}
+
 /**
  * Creates a message event.
  *

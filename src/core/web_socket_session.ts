@@ -1,5 +1,6 @@
 import { CloseCode } from "../codec/mod.ts";
 import { defaultPubSub, type Subscriber } from "./pub_sub.ts";
+import type { RuntimeTopics } from "./runtime_topics.ts";
 import type { SendData } from "./send_data.ts";
 import { trackSession, untrackSession } from "./session_registry.ts";
 import type { SocketDriver } from "./socket_driver.ts";
@@ -10,6 +11,7 @@ import {
   createMessageEvent,
   type MessageData,
   type WebSocketCloseEvent,
+  type WebSocketDrainEvent,
   type WebSocketErrorEvent,
   type WebSocketMessageEvent,
   type WebSocketOpenEvent,
@@ -32,6 +34,15 @@ export interface WebSocketEvents<D = unknown> {
     event: WebSocketCloseEvent,
     ws: WebSocketContext<D>,
   ) => unknown;
+  /**
+   * The socket's send queue, which had backed up (past 16 KiB on Node and
+   * Deno, past Bun's backpressure), has emptied: it is writable again.
+   * Workers report no queue and never fire it.
+   */
+  onDrain?: (
+    event: WebSocketDrainEvent,
+    ws: WebSocketContext<D>,
+  ) => unknown;
   /** A handler threw, or the transport failed. */
   onError?: (
     event: WebSocketErrorEvent,
@@ -40,6 +51,7 @@ export interface WebSocketEvents<D = unknown> {
 }
 
 const OPEN: WebSocketOpenEvent = { type: "open" };
+const DRAIN: WebSocketDrainEvent = { type: "drain" };
 
 /**
  * Runs a route's handlers for one socket with the same guarantees on every
@@ -139,10 +151,21 @@ export class WebSocketSession<D = unknown> implements Subscriber {
     if (this.#state === 2) return;
     this.#state = 2;
     this.#held = null;
-    this.#driver = undefined;
     untrackSession(this);
+    // Before the driver goes: native topics need the runtime's socket.
     if (this.#topics?.size) defaultPubSub.unsubscribeAll(this);
+    this.#driver = undefined;
     this.#run(this.#events.onClose, createCloseEvent(code, reason, wasClean));
+  }
+
+  /** Whether the handlers listen for `onDrain`: adapters watch the queue only then. */
+  get wantsDrain(): boolean {
+    return this.#events.onDrain !== undefined;
+  }
+
+  /** The runtime's send queue, which had backed up, has emptied. */
+  drain(): void {
+    if (this.#state === 1) this.#run(this.#events.onDrain, DRAIN);
   }
 
   /**
@@ -190,6 +213,16 @@ export class WebSocketSession<D = unknown> implements Subscriber {
    */
   sendEncoded(chunks: Uint8Array[]): void {
     this.#driver?.sendEncoded?.(chunks);
+  }
+
+  /** The runtime's own topics (Bun's), for {@linkcode PubSub}. */
+  get runtimeTopics(): RuntimeTopics | undefined {
+    return this.#driver?.topics;
+  }
+
+  /** The runtime's socket, for {@linkcode runtimeTopics}. */
+  get socket(): unknown {
+    return this.#driver?.raw;
   }
 
   /** Bytes queued and not yet sent. */

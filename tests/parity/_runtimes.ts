@@ -31,6 +31,8 @@ export const CANNOT: {
   middlewareHeadersOn101: Partial<Record<RuntimeName, string>>;
   refuseBadHandshake: Partial<Record<RuntimeName, string>>;
   echoCloseReason: Partial<Record<RuntimeName, string>>;
+  topics: Partial<Record<RuntimeName, string>>;
+  drain: Partial<Record<RuntimeName, string>>;
 } = {
   ping: {
     deno: "Deno's WebSocket has no ping() (its idleTimeout pings on its own)",
@@ -44,6 +46,14 @@ export const CANNOT: {
       "for another version or no key, and any key accepted (the Worker sees one workerd made)",
   },
   echoCloseReason: {},
+  topics: {
+    workerd: "a stateless Worker may write to a socket only from the request that accepted " +
+      "it: publish() throws Workers' I/O error; topics run in a Durable Object",
+  },
+  drain: {
+    workerd: "Workers' WebSocket reports no bufferedAmount, so a queue never backs up and " +
+      "onDrain never fires",
+  },
 };
 
 /** Whether this is CI, where nothing may be skipped. */

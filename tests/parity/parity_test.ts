@@ -260,6 +260,70 @@ const CASES: Array<[string, (t: Target) => Promise<void>]> = [
     await c.closed;
   }],
 
+  ["topics: a publish reaches every subscriber but its sender, once; leavers get none", async ({
+    name,
+    port,
+  }) => {
+    const topic = `t${crypto.randomUUID().slice(0, 8)}`;
+    const [a, b, c] = [
+      await openWs(port, `/topic/${topic}`),
+      await openWs(port, `/topic/${topic}`),
+      await openWs(port, `/topic/${topic}`),
+    ];
+    for (const x of [a, b, c]) assert.equal(textOf((await x.next()).data), `joined ${topic}`);
+    a.ws.send("count");
+    assert.equal(textOf((await a.next()).data), "count 3");
+    a.ws.send("hello");
+    if (CANNOT.topics[name]) {
+      // The documented exception: Workers refuse the write to b.
+      assert.match(textOf((await a.next()).data), /^refused .*I\/O/, CANNOT.topics[name]);
+    } else {
+      assert.equal(textOf((await a.next()).data), "published 2");
+      assert.equal(textOf((await b.next()).data), "hello");
+      assert.equal(textOf((await c.next()).data), "hello");
+      b.ws.send("leave");
+      assert.equal(textOf((await b.next()).data), "left 2");
+      a.ws.send("again");
+      assert.equal(textOf((await a.next()).data), "published 1");
+      assert.equal(textOf((await c.next()).data), "again");
+      const posted = await fetch(`http://127.0.0.1:${port}/publish/${topic}`, {
+        method: "POST",
+        body: "from http",
+      });
+      assert.deepEqual(await posted.json(), { sent: 2, subscribers: 2 });
+      assert.equal(textOf((await a.next()).data), "from http");
+      assert.equal(textOf((await c.next()).data), "from http");
+      c.ws.close();
+      await c.closed;
+      // b left: its next message is its own answer, not "again" or "from http".
+      b.ws.send("count");
+      assert.equal(textOf((await b.next()).data), "count 1");
+    }
+    for (const x of [a, b, c]) x.ws.close();
+    await Promise.all([a.closed, b.closed, c.closed]);
+  }],
+
+  ["fires onDrain once a backed-up send queue has emptied", async ({ name, port }) => {
+    const c = await openWs(port, "/drain");
+    // Under Bun's 16 MiB backpressureLimit, over what the kernel buffers.
+    const bytes = 12 * 1024 * 1024;
+    // Not reading for a while: the server's queue must back up.
+    c.ws.pause();
+    c.ws.send(`fill ${bytes}`);
+    await new Promise((r) => setTimeout(r, 500));
+    c.ws.resume();
+    const big = await c.next();
+    assert.equal((big.data as Uint8Array).length, bytes);
+    if (CANNOT.drain[name]) {
+      assert.equal(textOf((await c.next()).data), "queued false", CANNOT.drain[name]);
+    } else {
+      assert.equal(textOf((await c.next()).data), "queued true");
+      assert.equal(textOf((await c.next()).data), "drained 0");
+    }
+    c.ws.close();
+    await c.closed;
+  }],
+
   ["routes /foo and /bar to different handlers", async ({ port }) => {
     for (const path of ["/foo", "/bar"]) {
       const c = await openWs(port, path);
