@@ -31,7 +31,10 @@ import {
   type CloseAllOptions,
   openConnectionCount,
 } from "../core/session_registry.ts";
+import { nodeDeflateEngine } from "./node_deflate_engine.ts";
 import { openSocketTransport, pipeSocket, writeRawResponse } from "./node_socket.ts";
+
+export { nodeDeflateEngine } from "./node_deflate_engine.ts";
 
 export {
   NodeWebSocket,
@@ -163,7 +166,9 @@ async function handleUpgrade(
 ): Promise<void> {
   socket.on("error", ignore);
   let pending: PendingUpgrade | undefined;
-  const adapter = createCodecAdapter("node", (p) => (pending = p));
+  const adapter = createCodecAdapter("node", (p) => (pending = p), {
+    deflateEngine: nodeDeflateEngine,
+  });
   const response = await fetch(toRequest(req), {
     incoming: req,
     outgoing: undefined,

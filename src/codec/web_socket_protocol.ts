@@ -2,6 +2,7 @@ import { CloseCode, isValidWireCloseCode } from "./close_code.ts";
 import { encodeClosePayload, encodeFrame } from "./frame_encoder.ts";
 import { FrameDecoder, type FrameDecoderOptions } from "./frame_decoder.ts";
 import { Opcode } from "./opcode.ts";
+import type { PerMessageDeflate } from "./per_message_deflate.ts";
 import { ProtocolError } from "./protocol_error.ts";
 
 /** What {@linkcode WebSocketProtocol} reports, and where its bytes go. */
@@ -29,6 +30,12 @@ export interface WebSocketProtocolOptions extends Omit<FrameDecoderOptions, "rol
   role?: "server" | "client";
   /** Answer pings with pongs (default `true`). */
   autoPong?: boolean;
+  /**
+   * The negotiated permessage-deflate (RFC 7692), if any: RSV1 is then
+   * allowed, compressed messages are inflated, and messages at or above its
+   * threshold are sent compressed.
+   */
+  perMessageDeflate?: PerMessageDeflate;
 }
 
 /** The protocol's state, as WHATWG `readyState` counts it. */
@@ -79,6 +86,7 @@ export class WebSocketProtocol {
   #fragmentBytes = 0;
   #textDecoder: TextDecoder | null = null;
   #textParts: string[] | null = null;
+  #deflate: PerMessageDeflate | null;
 
   /**
    * Creates the instance.
@@ -96,7 +104,12 @@ export class WebSocketProtocol {
     // Shared, not one object per connection.
     this.#encodeOptions = this.#mask ? MASKED : UNMASKED;
     this.#autoPong = options.autoPong ?? true;
-    this.#decoder = new FrameDecoder(this, { ...options, role });
+    this.#deflate = options.perMessageDeflate ?? null;
+    this.#decoder = new FrameDecoder(this, {
+      ...options,
+      role,
+      allowRsv1: options.allowRsv1 ?? this.#deflate !== null,
+    });
   }
 
   /** `1` open, `2` closing, `3` closed. */
@@ -132,7 +145,12 @@ export class WebSocketProtocol {
    */
   sendText(text: string): void {
     if (this.#state !== ProtocolState.Open) return;
-    this.#handler.write(encodeFrame(Opcode.Text, encoder.encode(text), this.#encodeOptions));
+    const bytes = encoder.encode(text);
+    if (this.#deflate !== null && bytes.length >= this.#deflate.threshold) {
+      this.#sendCompressed(Opcode.Text, bytes, this.#deflate);
+      return;
+    }
+    this.#handler.write(encodeFrame(Opcode.Text, bytes, this.#encodeOptions));
   }
 
   /**
@@ -142,7 +160,18 @@ export class WebSocketProtocol {
    */
   sendBinary(data: Uint8Array): void {
     if (this.#state !== ProtocolState.Open) return;
+    if (this.#deflate !== null && data.length >= this.#deflate.threshold) {
+      this.#sendCompressed(Opcode.Binary, data, this.#deflate);
+      return;
+    }
     this.#handler.write(encodeFrame(Opcode.Binary, data, this.#encodeOptions));
+  }
+
+  // RFC 7692 §6.1: one frame, RSV1 set, the payload without its tail.
+  #sendCompressed(opcode: number, data: Uint8Array, deflate: PerMessageDeflate): void {
+    this.#handler.write(
+      encodeFrame(opcode, deflate.compress(data), { rsv1: true, mask: this.#mask }),
+    );
   }
 
   /**
@@ -215,6 +244,7 @@ export class WebSocketProtocol {
     this.#state = ProtocolState.Closed;
     this.#fragments = null;
     this.#textParts = null;
+    this.#deflate?.close();
     this.#handler.onClose(code, reason, false);
   }
 
@@ -227,6 +257,7 @@ export class WebSocketProtocol {
     this.#state = ProtocolState.Closed;
     this.#fragments = null;
     this.#textParts = null;
+    this.#deflate?.close();
     this.#handler.onClose(CloseCode.Abnormal, "", false);
   }
 
@@ -236,9 +267,17 @@ export class WebSocketProtocol {
     opcode: number,
     first: boolean,
     fin: boolean,
-    _rsv1: boolean,
+    rsv1: boolean,
   ): void {
     if (this.#state === ProtocolState.Closed) return;
+    if (rsv1) {
+      // Only set when negotiated: the decoder refuses RSV1 otherwise.
+      const message = this.#deflate!.decompress(payload, fin);
+      if (message === null) return;
+      if (opcode === Opcode.Text) this.#handler.onText(decodeText(message, false));
+      else this.#handler.onBinary(message);
+      return;
+    }
     if (opcode === Opcode.Text) {
       if (first && fin) {
         this.#handler.onText(decodeText(payload, false));
@@ -322,6 +361,7 @@ export class WebSocketProtocol {
       );
     }
     this.#state = ProtocolState.Closed;
+    this.#deflate?.close();
     this.#handler.onClose(code, reason, true);
   }
 }

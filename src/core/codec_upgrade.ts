@@ -1,4 +1,11 @@
-import { createAcceptHeaders } from "../codec/mod.ts";
+import {
+  createAcceptHeaders,
+  type DeflateEngine,
+  formatExtensions,
+  negotiatePerMessageDeflate,
+  PerMessageDeflate,
+  type PerMessageDeflateAgreement,
+} from "../codec/mod.ts";
 import type { ByteTransport } from "./byte_transport.ts";
 import type { AcceptedUpgrade, RuntimeAdapter } from "./runtime_adapter.ts";
 import type { SocketDriver } from "./socket_driver.ts";
@@ -30,6 +37,8 @@ export const PLACEHOLDER_STATUS = 200;
  *
  * @param name The adapter's name.
  * @param accept Called with each upgrade the app accepted.
+ * @param options `deflateEngine`: where permessage-deflate's DEFLATE comes
+ * from; without one, compression is never negotiated.
  * @returns The adapter to put in the app's env.
  *
  * @example
@@ -42,16 +51,23 @@ export const PLACEHOLDER_STATUS = 200;
 export function createCodecAdapter(
   name: string,
   accept: (pending: PendingUpgrade) => void,
+  options: { deflateEngine?: DeflateEngine } = {},
 ): RuntimeAdapter {
+  const engine = options.deflateEngine;
   return {
     name,
     upgrade(upgrade: AcceptedUpgrade): Response {
+      const agreement = engine && upgrade.compression
+        ? negotiatePerMessageDeflate(upgrade.extensionOffers, upgrade.compression)
+        : null;
       const headers = createAcceptHeaders(upgrade.key, {
         protocol: upgrade.protocol || undefined,
+        extensions: agreement ? formatExtensions([agreement.response]) : undefined,
       });
       accept({
         headers,
-        start: (transport) => startConnection(upgrade, transport),
+        start: (transport) =>
+          startConnection(upgrade, transport, agreement && engine ? [agreement, engine] : null),
       });
       return new Response(null, { status: PLACEHOLDER_STATUS });
     },
@@ -61,10 +77,12 @@ export function createCodecAdapter(
 function startConnection(
   upgrade: AcceptedUpgrade,
   transport: ByteTransport,
+  deflate: [PerMessageDeflateAgreement, DeflateEngine] | null,
 ): WebSocketConnection {
   const { limits, session } = upgrade;
   const connection = new WebSocketConnection(transport, {
     protocol: upgrade.protocol,
+    ...(deflate && createDeflateOptions(upgrade, deflate[0], deflate[1])),
     url: upgrade.request.url,
     maxMessageSize: limits.maxMessageSize,
     maxFragments: limits.maxFragments,
@@ -80,6 +98,25 @@ function startConnection(
   connection.open();
   session.open(driver);
   return connection;
+}
+
+// Only for a connection that agreed to compress: the others allocate nothing.
+function createDeflateOptions(
+  upgrade: AcceptedUpgrade,
+  agreement: PerMessageDeflateAgreement,
+  engine: DeflateEngine,
+): { extensions: string; perMessageDeflate: PerMessageDeflate } {
+  const { threshold, level, memLevel } = upgrade.compression ?? {};
+  return {
+    extensions: formatExtensions([agreement.response]),
+    perMessageDeflate: new PerMessageDeflate(agreement, {
+      engine,
+      threshold,
+      level,
+      memLevel,
+      maxMessageSize: upgrade.limits.maxMessageSize,
+    }),
+  };
 }
 
 // A class, not an object literal with getters: V8 makes such a literal a

@@ -1,4 +1,4 @@
-import type { ExtensionOffer } from "../codec/mod.ts";
+import type { ExtensionOffer, PerMessageDeflateOptions } from "../codec/mod.ts";
 import type { WebSocketSession } from "./web_socket_session.ts";
 
 /** Limits and timers, resolved to numbers, that every adapter applies. */
@@ -25,6 +25,11 @@ export interface AcceptedUpgrade {
   protocol: string;
   /** The extensions the client offered. */
   extensionOffers: ExtensionOffer[];
+  /**
+   * permessage-deflate, when the route asks for it: adapters that compress
+   * negotiate it from `extensionOffers`; the others ignore it.
+   */
+  compression?: PerMessageDeflateOptions;
   /** Limits and timers. */
   limits: ConnectionLimits;
   /** The session that runs the route's handlers. */

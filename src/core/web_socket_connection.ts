@@ -1,6 +1,7 @@
 import {
   CloseCode,
   isApplicationCloseCode,
+  type PerMessageDeflate,
   type ProtocolHandler,
   WebSocketProtocol,
 } from "../codec/mod.ts";
@@ -33,6 +34,8 @@ export interface WebSocketConnectionOptions {
   maxMessageSize?: number;
   /** Most fragments in one message (default 8,192). Over it: 1009. */
   maxFragments?: number;
+  /** The negotiated permessage-deflate, if any (`extensions` says so too). */
+  perMessageDeflate?: PerMessageDeflate;
   /** How long to wait for the peer's close frame, in ms (default 5,000). */
   closeTimeout?: number;
   /**
@@ -166,6 +169,7 @@ export class WebSocketConnection implements ProtocolHandler {
       role: options.role ?? "server",
       maxMessageSize: options.maxMessageSize,
       maxFragments: options.maxFragments,
+      perMessageDeflate: options.perMessageDeflate,
     });
   }
 

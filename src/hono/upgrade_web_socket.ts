@@ -3,6 +3,8 @@ import {
   DEFAULT_MAX_MESSAGE_SIZE,
   HandshakeError,
   isUpgradeRequest,
+  negotiatePerMessageDeflate,
+  type PerMessageDeflateOptions,
   type ProtocolSelector,
   selectProtocol,
   validateUpgradeRequest,
@@ -41,6 +43,19 @@ export interface UpgradeWebSocketOptions<D = undefined, C extends UpgradeContext
   idleTimeout?: number;
   /** Wait this long for the peer's close frame, in ms (default 5,000). */
   closeTimeout?: number;
+  /**
+   * permessage-deflate (RFC 7692), off by default: `true` for the defaults
+   * (messages of 1 KiB and up compressed, context kept), or the settings.
+   * Negotiated where the codec drives the socket: the Node adapter's
+   * `serve()`, on Node or on Deno. Deno's native server cannot compress and
+   * ignores it; on Bun and Workers the runtime's own setting decides.
+   */
+  compression?: boolean | PerMessageDeflateOptions;
+  /**
+   * Upgrades with this adapter instead of the runtime's (a Durable Object's
+   * hibernatable sockets: see `DurableObjectWebSockets`).
+   */
+  adapter?: RuntimeAdapter;
 }
 
 /** Adapters the middleware can find from globals, tried after the env's own. */
@@ -137,6 +152,9 @@ export function upgradeWebSocket<D = unknown, C extends UpgradeContext = Upgrade
     idleTimeout: options.idleTimeout ?? 120_000,
     closeTimeout: options.closeTimeout ?? 5_000,
   };
+  const compression = options.compression === true ? {} : options.compression || undefined;
+  // Bad window bits throw here, at startup, not on the first upgrade.
+  if (compression) negotiatePerMessageDeflate([], compression);
   return async (c: C): Promise<Response> => {
     const request = c.req.raw;
     if (!isUpgradeRequest(request.headers)) {
@@ -159,7 +177,7 @@ export function upgradeWebSocket<D = unknown, C extends UpgradeContext = Upgrade
       if (!(error instanceof HandshakeError)) throw error;
       return refuse(error.status, error.message, error.headers);
     }
-    const adapter = findAdapter(c.env);
+    const adapter = options.adapter ?? findAdapter(c.env);
     if (!adapter) return refuse(501, "No WebSocket upgrade on this runtime");
     const events = await createEvents(c);
     const protocol = selectProtocol(offered, options.protocols) ?? "";
@@ -181,6 +199,7 @@ export function upgradeWebSocket<D = unknown, C extends UpgradeContext = Upgrade
       key,
       protocol,
       extensionOffers,
+      compression,
       limits,
       session: session as WebSocketSession<unknown>,
     });

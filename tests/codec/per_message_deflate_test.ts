@@ -1,0 +1,284 @@
+/**
+ * permessage-deflate in the codec: the RFC 7692 §7.2.3 vectors, compressed
+ * messages fed whole, byte by byte and in random splits, context takeover
+ * kept or reset, RSV1 rules, and the inflation limit. DEFLATE comes from
+ * the Node adapter's engine (Deno's `node:zlib` here).
+ */
+import assert from "node:assert/strict";
+import { nodeDeflateEngine } from "../../src/adapters/node_deflate_engine.ts";
+import {
+  FrameDecoder,
+  Opcode,
+  PerMessageDeflate,
+  type PerMessageDeflateAgreement,
+  type PerMessageDeflateInit,
+  ProtocolError,
+  WebSocketProtocol,
+} from "../../src/codec/mod.ts";
+import { chunkings, concat, createRandom, frame, hex, randomBytes } from "../_util/chunking.ts";
+
+type Agreement = Omit<PerMessageDeflateAgreement, "response">;
+const DEFAULT: Agreement = {
+  serverNoContextTakeover: false,
+  clientNoContextTakeover: false,
+  serverMaxWindowBits: 15,
+  clientMaxWindowBits: 15,
+};
+const engine = nodeDeflateEngine;
+const text = new TextEncoder();
+
+function create(agreement: Partial<Agreement> = {}, init: Partial<PerMessageDeflateInit> = {}) {
+  return new PerMessageDeflate({ ...DEFAULT, ...agreement }, { engine, ...init });
+}
+
+interface Run {
+  texts: string[];
+  binaries: Uint8Array[];
+  closes: number[];
+  sent: Array<[number, Uint8Array]>;
+}
+
+/** A server protocol with permessage-deflate, fed `chunks`. */
+function run(
+  chunks: Uint8Array[],
+  agreement: Partial<Agreement> = {},
+  init: Partial<PerMessageDeflateInit> = {},
+): Run {
+  const r: Run = { texts: [], binaries: [], closes: [], sent: [] };
+  const out = new FrameDecoder({
+    onData: (p, op, _first, _fin, rsv1) => r.sent.push([op | (rsv1 ? 0x40 : 0), p.slice()]),
+    onControl: (op, p) => r.sent.push([op, p.slice()]),
+  }, { role: "client", allowRsv1: true });
+  const protocol = new WebSocketProtocol({
+    write: (parts) => out.push(concat(parts.map((p) => p.slice()))),
+    onText: (t) => r.texts.push(t),
+    onBinary: (b) => r.binaries.push(b.slice()),
+    onClose: (code) => r.closes.push(code),
+  }, { perMessageDeflate: create(agreement, init), maxMessageSize: init.maxMessageSize });
+  // Copies: the decoder unmasks in place, and a case may run twice.
+  for (const c of chunks) protocol.receive(c.slice());
+  return r;
+}
+
+const RSV1 = { rsv: 4 };
+
+Deno.test("PerMessageDeflate.compress() gives the RFC 7692 §7.2.3.1 and §7.2.3.2 Hello", () => {
+  const pmd = create();
+  assert.deepEqual(pmd.compress(text.encode("Hello")), hex("f2 48 cd c9 c9 07 00"));
+  assert.deepEqual(pmd.compress(text.encode("Hello")), hex("f2 00 11 00 00"));
+  pmd.close();
+  // Without context takeover every message stands alone.
+  const fresh = create({ serverNoContextTakeover: true });
+  assert.deepEqual(fresh.compress(text.encode("Hello")), hex("f2 48 cd c9 c9 07 00"));
+  assert.deepEqual(fresh.compress(text.encode("Hello")), hex("f2 48 cd c9 c9 07 00"));
+});
+
+Deno.test("WebSocketProtocol inflates the RFC 7692 §7.2.3 examples, whole, byte by byte and in random splits", () => {
+  const wire = concat([
+    // §7.2.3.1: one frame, then in two fragments.
+    frame(Opcode.Text, hex("f2 48 cd c9 c9 07 00"), RSV1),
+    frame(Opcode.Text, hex("f2 48 cd"), { rsv: 4, fin: false }),
+    frame(Opcode.Continuation, hex("c9 c9 07 00")),
+    // §7.2.3.3: a stored (uncompressed) block.
+    frame(Opcode.Text, hex("00 05 00 fa ff 48 65 6c 6c 6f 00"), RSV1),
+    // §7.2.3.5: two DEFLATE blocks in one message.
+    frame(Opcode.Text, hex("f2 48 05 00 00 00 ff ff ca c9 c9 07 00"), RSV1),
+    // An uncompressed message between compressed ones.
+    frame(Opcode.Text, text.encode("plain")),
+    // A ping inside a fragmented compressed message.
+    frame(Opcode.Binary, hex("f2 48 cd"), { rsv: 4, fin: false }),
+    frame(Opcode.Ping, text.encode("p")),
+    frame(Opcode.Continuation, hex("c9 c9 07 00")),
+  ]);
+  for (const [how, chunks] of chunkings(wire)) {
+    // Each a separate stream: no context from one to the next.
+    const r = run(chunks, { clientNoContextTakeover: true });
+    assert.deepEqual(r.texts, ["Hello", "Hello", "Hello", "Hello", "plain"], how);
+    assert.deepEqual(r.binaries, [text.encode("Hello")], how);
+    assert.deepEqual(r.closes, [], how);
+  }
+});
+
+Deno.test("WebSocketProtocol inflates §7.2.3.2's shared-context Hello only with context takeover", () => {
+  const wire = concat([
+    frame(Opcode.Text, hex("f2 48 cd c9 c9 07 00"), RSV1),
+    frame(Opcode.Text, hex("f2 00 11 00 00"), RSV1),
+  ]);
+  for (const [how, chunks] of chunkings(wire)) {
+    assert.deepEqual(run(chunks).texts, ["Hello", "Hello"], how);
+    // Told the client resets its context, the server resets its inflater:
+    // the back-reference then points nowhere (1007).
+    const reset = run(chunks, { clientNoContextTakeover: true });
+    assert.deepEqual(reset.texts, ["Hello"], how);
+    assert.deepEqual(reset.closes, [1007], how);
+  }
+});
+
+Deno.test("WebSocketProtocol sends messages at or above the threshold compressed, RSV1 on the first frame only", () => {
+  const sent: Uint8Array[] = [];
+  const protocol = new WebSocketProtocol({
+    write: (parts) => sent.push(concat(parts)),
+    onText: () => {},
+    onBinary: () => {},
+    onClose: () => {},
+  }, { perMessageDeflate: create({}, { threshold: 10 }) });
+  protocol.sendText("short");
+  protocol.sendText("Hello Hello Hello");
+  protocol.sendBinary(new Uint8Array(4096));
+  protocol.ping(text.encode("x"));
+  protocol.close(1000);
+  assert.deepEqual(sent.map((f) => f[0]), [0x81, 0xc1, 0xc2, 0x89, 0x88]);
+  assert.ok(sent[2].length < 100, `4 KiB of zeros in ${sent[2].length} bytes`);
+});
+
+Deno.test("WebSocketProtocol round-trips client to server with every context and window setting", () => {
+  const random = createRandom(7);
+  for (const serverNoContextTakeover of [false, true]) {
+    for (const clientNoContextTakeover of [false, true]) {
+      for (const bits of [9, 12, 15]) {
+        const agreement = {
+          serverNoContextTakeover,
+          clientNoContextTakeover,
+          serverMaxWindowBits: bits,
+          clientMaxWindowBits: bits,
+        };
+        const label = JSON.stringify(agreement);
+        const received: Array<string | Uint8Array> = [];
+        const echoed: Array<string | Uint8Array> = [];
+        const peer: { client?: WebSocketProtocol } = {};
+        const server: WebSocketProtocol = new WebSocketProtocol({
+          write: (parts) => peer.client!.receive(concat(parts.map((p) => p.slice()))),
+          onText: (t) => (received.push(t), server.sendText(t)),
+          onBinary: (b) => (received.push(b.slice()), server.sendBinary(b)),
+          onClose: () => {},
+        }, { perMessageDeflate: create(agreement, { threshold: 0 }) });
+        const client = peer.client = new WebSocketProtocol({
+          write: (parts) => server.receive(concat(parts.map((p) => p.slice()))),
+          onText: (t) => echoed.push(t),
+          onBinary: (b) => echoed.push(b.slice()),
+          onClose: () => {},
+        }, {
+          role: "client",
+          perMessageDeflate: create(agreement, { role: "client", threshold: 0 }),
+        });
+        const messages: Array<string | Uint8Array> = [];
+        for (let i = 0; i < 30; i++) {
+          const size = Math.floor(random() * 3000);
+          messages.push(
+            i % 3 === 0
+              ? randomBytes(size, i)
+              : `{"from":"user${i % 4}","text":"${"hello ".repeat(size / 6)}"}`,
+          );
+        }
+        for (const m of messages) {
+          if (typeof m === "string") client.sendText(m);
+          else client.sendBinary(m);
+        }
+        assert.deepEqual(received, messages, label);
+        assert.deepEqual(echoed, messages, label);
+      }
+    }
+  }
+});
+
+Deno.test("WebSocketProtocol fails 1002 on RSV1 in a continuation, a control frame, or unnegotiated", () => {
+  const cases: Array<[string, Uint8Array, boolean]> = [
+    [
+      "continuation",
+      concat([
+        frame(Opcode.Text, hex("f2 48 cd"), { rsv: 4, fin: false }),
+        frame(Opcode.Continuation, hex("c9 c9 07 00"), RSV1),
+      ]),
+      true,
+    ],
+    ["ping", frame(Opcode.Ping, text.encode("p"), RSV1), true],
+    ["close", frame(Opcode.Close, hex("03 e8"), RSV1), true],
+    ["not negotiated", frame(Opcode.Text, hex("f2 48 cd c9 c9 07 00"), RSV1), false],
+  ];
+  for (const [name, wire, negotiated] of cases) {
+    for (const [how, chunks] of chunkings(wire)) {
+      const closes: number[] = [];
+      const protocol = new WebSocketProtocol({
+        write: () => {},
+        onText: () => {},
+        onBinary: () => {},
+        onClose: (code) => closes.push(code),
+      }, negotiated ? { perMessageDeflate: create() } : {});
+      for (const c of chunks) protocol.receive(c);
+      assert.deepEqual(closes, [1002], `${name}, ${how}`);
+    }
+  }
+});
+
+Deno.test("WebSocketProtocol fails 1007 on corrupt DEFLATE data and on invalid UTF-8 once inflated", () => {
+  const invalidUtf8 = create().compress(hex("48 65 ff 6c 6f"));
+  for (
+    const [name, wire] of [
+      ["corrupt", frame(Opcode.Text, hex("ff ff ff ff"), RSV1)],
+      ["invalid UTF-8", frame(Opcode.Text, invalidUtf8, RSV1)],
+    ] as const
+  ) {
+    for (const [how, chunks] of chunkings(wire)) {
+      assert.deepEqual(run(chunks).closes, [1007], `${name}, ${how}`);
+    }
+  }
+});
+
+Deno.test("WebSocketProtocol stops inflating at maxMessageSize and fails 1009, in one frame or across fragments", () => {
+  const deflate = engine.createDeflate({ windowBits: 15 });
+  const zeros = new Uint8Array(1 << 20);
+  const mebibyte = deflate.write(zeros)!; // keeps its sync-flush tail
+  deflate.close();
+  const bomb = concat(Array.from({ length: 16 }, () => mebibyte));
+  const limit = { maxMessageSize: 1 << 20 };
+  // Exactly at the limit is allowed.
+  const exact = concat([
+    frame(Opcode.Binary, mebibyte.subarray(0, mebibyte.length - 4), RSV1),
+  ]);
+  assert.deepEqual(run([exact], {}, limit).binaries[0].length, 1 << 20);
+  for (
+    const [name, wire] of [
+      ["one frame", frame(Opcode.Binary, bomb, RSV1)],
+      [
+        "fragments",
+        concat([
+          frame(Opcode.Binary, mebibyte.subarray(0, 100), { rsv: 4, fin: false }),
+          ...Array.from({ length: 3 }, (_, i) =>
+            frame(
+              Opcode.Continuation,
+              i === 0 ? mebibyte.subarray(100) : mebibyte,
+              { fin: i === 2 },
+            )),
+        ]),
+      ],
+    ] as const
+  ) {
+    for (const [how, chunks] of chunkings(wire)) {
+      const r = run(chunks, {}, limit);
+      assert.deepEqual(r.closes, [1009], `${name}, ${how}`);
+      assert.deepEqual(r.binaries, [], `${name}, ${how}`);
+    }
+  }
+});
+
+Deno.test("PerMessageDeflate.decompress() throws ProtocolError 1009 before inflating past the limit", () => {
+  const pmd = create({}, { maxMessageSize: 1000 });
+  const payload = create().compress(new Uint8Array(100_000));
+  assert.throws(
+    () => pmd.decompress(payload, true),
+    (error) => error instanceof ProtocolError && error.closeCode === 1009,
+  );
+});
+
+Deno.test("PerMessageDeflate shares streams without context takeover across interleaved connections", () => {
+  const a = create({ clientNoContextTakeover: true });
+  const b = create({ clientNoContextTakeover: true });
+  const hello = hex("f2 48 cd c9 c9 07 00");
+  // a's message in two fragments, with b's single-frame messages between.
+  assert.equal(a.decompress(hello.subarray(0, 3), false), null);
+  assert.deepEqual(b.decompress(hello, true), text.encode("Hello"));
+  assert.deepEqual(a.decompress(hello.subarray(3), true), text.encode("Hello"));
+  assert.deepEqual(b.decompress(hello, true), text.encode("Hello"));
+  a.close();
+  b.close();
+});
