@@ -36,6 +36,12 @@ export interface ChatAppOptions {
   rateLimit?: RateLimiterOptions;
   /** Where the connection log goes (default `console.log`). */
   log?: (line: string) => void;
+  /**
+   * The `/chat/:room` upgrade, after the session and room checks (default:
+   * `upgradeWebSocket` over `rooms`). A Durable Object that hibernates
+   * brings its own: examples/chat/hibernating_chat.ts.
+   */
+  chatSocket?: MiddlewareHandler<ChatEnv>;
 }
 
 /** The app's Hono environment. */
@@ -60,8 +66,8 @@ const DEFAULT_ROOM = "lobby";
 const ROOM_PATTERN = /^[\p{L}\p{N}_-]{1,32}$/u;
 // Names: 1 to 32 characters, no control characters (they would break logs).
 const CONTROL = /\p{Cc}/u;
-// Room for 2,000 characters even as JSON escapes; past it the socket closes 1009.
-const MAX_FRAME = 64 * 1024;
+/** Room for 2,000 characters even as JSON escapes; past it a chat socket closes 1009. */
+export const MAX_FRAME = 64 * 1024;
 
 /**
  * Makes a random cookie secret and warns that sessions will not survive a
@@ -309,7 +315,7 @@ export function createApp(options: ChatAppOptions = {}): Hono<ChatEnv> {
       }
       await next();
     },
-    upgradeWebSocket<ChatConnection, Context<ChatEnv>>((c) => {
+    options.chatSocket ?? upgradeWebSocket<ChatConnection, Context<ChatEnv>>((c) => {
       // This socket's place in its room, once it has joined.
       let member: ChatMember | undefined;
       let joined: Promise<void> = Promise.resolve();
