@@ -15,6 +15,7 @@
  * @module
  */
 import type { AcceptedUpgrade, RuntimeAdapter } from "../core/runtime_adapter.ts";
+import { closeAllConnections, type CloseAllOptions } from "../core/session_registry.ts";
 import { WebSocketDriver } from "../core/web_socket_driver.ts";
 
 export type { AcceptedUpgrade, ConnectionLimits, RuntimeAdapter } from "../core/runtime_adapter.ts";
@@ -53,6 +54,12 @@ export function isDeno(): boolean {
 export const denoAdapter: RuntimeAdapter = {
   name: "deno",
   upgrade({ request, protocol, limits, session }: AcceptedUpgrade): Response {
+    if (draining) {
+      return new Response("Server shutting down: try again later\n", {
+        status: 503,
+        headers: { "Retry-After": "5", "Content-Type": "text/plain; charset=utf-8" },
+      });
+    }
     const { socket, response } = Deno.upgradeWebSocket(request, {
       // Deno counts in seconds; 0 turns its heartbeat off.
       idleTimeout: Math.ceil(limits.idleTimeout / 1000),
@@ -83,3 +90,43 @@ export const denoAdapter: RuntimeAdapter = {
     return response;
   },
 };
+
+/** What {@linkcode shutdown} needs of the server: `Deno.serve()`'s `Deno.HttpServer`. */
+export interface StoppableServer {
+  /** Stops accepting and ends the server's connections. */
+  shutdown(): Promise<void>;
+}
+
+// Set by shutdown(): new upgrades get 503 while the open sockets close.
+let draining = false;
+
+/**
+ * Graceful shutdown on Deno: new upgrades get 503 at once, every WebSocket
+ * gets 1001 (Going Away), their close frames are awaited up to `timeout`,
+ * then `server.shutdown()` stops accepting and drops the sockets that never
+ * answered. Deno's own `shutdown()` alone would close every socket with 1001
+ * without waiting for the answers, and its `WebSocket` has no way to drop
+ * one sooner.
+ *
+ * @param server The server from `Deno.serve()`.
+ * @param options Timeout (default 5,000 ms), code and reason.
+ * @returns How many sockets closed cleanly and how many were dropped.
+ *
+ * @example
+ * ```ts ignore
+ * const server = Deno.serve(app.fetch);
+ * Deno.addSignalListener("SIGTERM", async () => {
+ *   await shutdown(server, { timeout: 5000 });
+ *   Deno.exit(0);
+ * });
+ * ```
+ */
+export async function shutdown(
+  server: StoppableServer,
+  options: CloseAllOptions = {},
+): Promise<{ closed: number; dropped: number }> {
+  draining = true;
+  const result = await closeAllConnections(options);
+  await server.shutdown();
+  return result;
+}

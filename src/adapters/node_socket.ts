@@ -44,7 +44,12 @@ class SocketTransport implements ByteTransport {
   }
 
   end(): void {
-    this.#socket.end();
+    const socket = this.#socket;
+    socket.end();
+    // A peer that never reads would hold the socket open for ever, our FIN
+    // queued behind what it does not read: idle this long, it is dropped.
+    socket.setTimeout(END_TIMEOUT);
+    socket.once("timeout", destroySocket);
   }
 
   destroy(): void {
@@ -54,6 +59,13 @@ class SocketTransport implements ByteTransport {
   get bufferedAmount(): number {
     return this.#socket.writableLength;
   }
+}
+
+// How long an ended socket may stay idle before it is destroyed.
+const END_TIMEOUT = 5_000;
+
+function destroySocket(this: Socket): void {
+  this.destroy();
 }
 
 /**

@@ -1,6 +1,7 @@
 import {
   CloseCode,
   isApplicationCloseCode,
+  Opcode,
   type PerMessageDeflate,
   type ProtocolHandler,
   WebSocketProtocol,
@@ -82,6 +83,12 @@ export type WebSocketListener<K extends keyof WebSocketEventMap> = (
   event: WebSocketEventMap[K],
 ) => void;
 
+// Pongs are written only while the transport holds less than this unsent:
+// the pongs to a 16 KiB read of pings fit, a flood's do not.
+const PONG_BACKLOG = 16 * 1024;
+// Pings in a row left unanswered for the backlog before 1008.
+const MAX_UNANSWERED_PINGS = 1024;
+
 const OPEN_EVENT: WebSocketOpenEvent = { type: "open" };
 
 /**
@@ -147,6 +154,7 @@ export class WebSocketConnection implements ProtocolHandler {
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #idleTimeout: number;
   #lastReceived = 0;
+  #unansweredPings = 0;
 
   /**
    * Creates the instance.
@@ -167,6 +175,8 @@ export class WebSocketConnection implements ProtocolHandler {
     this.#handler = options.handler;
     this.#protocol = new WebSocketProtocol(this, {
       role: options.role ?? "server",
+      // Pongs are answered here, where the transport's backlog is known.
+      autoPong: false,
       maxMessageSize: options.maxMessageSize,
       maxFragments: options.maxFragments,
       perMessageDeflate: options.perMessageDeflate,
@@ -343,6 +353,21 @@ export class WebSocketConnection implements ProtocolHandler {
   /** @internal ProtocolHandler. */
   write(chunks: Uint8Array[]): void {
     this.#transport.write(chunks);
+  }
+
+  /**
+   * @internal ProtocolHandler: answers a ping while less than 16 KiB wait
+   * unsent. RFC 6455 §5.5.3 lets an endpoint leave earlier pings unanswered,
+   * so a peer that floods pings and never reads costs a bounded backlog; at
+   * 1,025 unanswered in a row the connection fails with 1008.
+   */
+  onPing(payload: Uint8Array): void {
+    if (this.#transport.bufferedAmount < PONG_BACKLOG) {
+      this.#unansweredPings = 0;
+      this.#protocol.sendFrame(Opcode.Pong, payload);
+    } else if (++this.#unansweredPings > MAX_UNANSWERED_PINGS) {
+      this.#protocol.fail(CloseCode.PolicyViolation, "Too many pings left unanswered");
+    }
   }
 
   /** @internal ProtocolHandler. */

@@ -84,3 +84,31 @@ Deno.test("WebSocketConnection.send() sends exactly a view's bytes", () => {
   assert.deepEqual(written[1], new Uint8Array([0x82, 2, 1, 1]));
   ws.terminate();
 });
+
+Deno.test("WebSocketConnection: pings past a 16 KiB backlog go unanswered; 1,025 in a row get 1008", () => {
+  const { written, state, transport } = fakeTransport();
+  const codes: number[] = [];
+  const ws = new WebSocketConnection(transport);
+  ws.addEventListener("close", (e) => codes.push(e.code));
+  ws.open();
+  const ping = frame(0x9, new Uint8Array([1, 2, 3]));
+  ws.receive(ping.slice());
+  assert.deepEqual([...written[0]], [0x8a, 3, 1, 2, 3], "answered below the backlog");
+  transport.bufferedAmount = 16 * 1024;
+  for (let i = 0; i < 1024; i++) ws.receive(ping.slice());
+  assert.equal(written.length, 1, "no pong past the backlog");
+  assert.deepEqual(codes, []);
+  // Answering again resets the count.
+  transport.bufferedAmount = 0;
+  ws.receive(ping.slice());
+  assert.equal(written.length, 2);
+  transport.bufferedAmount = 16 * 1024;
+  for (let i = 0; i < 1024; i++) ws.receive(ping.slice());
+  assert.deepEqual(codes, []);
+  ws.receive(ping.slice());
+  assert.deepEqual(codes, [1008]);
+  const close = written.at(-1) as Uint8Array;
+  assert.equal(close[0], 0x88);
+  assert.equal((close[2] << 8) | close[3], 1008);
+  assert.equal(state.destroyed, false);
+});

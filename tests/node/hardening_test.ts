@@ -1,6 +1,7 @@
-/** Handshake floods, connection limits and graceful shutdown on the real Node 20. */
+/** Handshake floods, connection limits, ping storms and graceful shutdown on the real Node 20. */
 import assert from "node:assert/strict";
 import { startNode } from "../_util/server_process.ts";
+import { encodeFrame, Opcode, WebSocketProtocol } from "../../src/codec/mod.ts";
 import { openTcpClient, rawRequest, upgradeRequest } from "../_util/tcp_client.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -112,5 +113,93 @@ Deno.test({
     assert.equal(status.code, 0);
     assert.match(server.output(), /shutdown closed=1000 dropped=0/);
     await server.stop();
+  },
+});
+
+async function readRss(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]) * 1024;
+}
+
+Deno.test({
+  name: "Node serve(): a ping storm that never reads its pongs gets 1008, memory flat",
+  ...opts,
+  async fn() {
+    const server = await startNode("tests/fixtures/node_app.ts");
+    try {
+      const echo = await openTcpClient(server.port, "/echo");
+      echo.send("warm");
+      assert.equal(await echo.nextMessage(), "warm");
+      const before = await readRss(server.process.pid);
+      const storm = await rawRequest(server.port, upgradeRequest("/echo"));
+      assert.equal(storm.status, 101);
+      // 1,000 masked pings of 125 bytes a batch, 400 batches: 52 MB of
+      // pings, whose pongs, all kept, would cost the server over 200 MB.
+      const frames = [];
+      for (let i = 0; i < 1000; i++) {
+        frames.push(...encodeFrame(Opcode.Ping, new Uint8Array(125).fill(i), { mask: true }));
+      }
+      const batch = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+      frames.reduce((at, f) => (batch.set(f, at), at + f.length), 0);
+      let peak = before;
+      const sampler = setInterval(async () => {
+        peak = Math.max(peak, await readRss(server.process.pid).catch(() => 0));
+      }, 50);
+      let sent = 0;
+      try {
+        for (let i = 0; i < 400; i++) {
+          for (let at = 0; at < batch.length;) at += await storm.conn.write(batch.subarray(at));
+          sent += 1000;
+          if (i === 200) {
+            // Another connection keeps echoing meanwhile.
+            echo.send("during the storm");
+            assert.equal(await echo.nextMessage(), "during the storm");
+          }
+        }
+      } catch (error) {
+        // The server may drop the socket once it failed it: the flood ends.
+        if (
+          !(error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset)
+        ) {
+          throw error;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      clearInterval(sampler);
+      peak = Math.max(peak, await readRss(server.process.pid));
+      // Generous: garbage from 52 MB of reads, not a backlog of pongs.
+      assert.ok(peak - before < 64 * 2 ** 20, `RSS grew ${(peak - before) >> 20} MiB`);
+      // Now read: some pongs, then the 1008 close.
+      let pongs = 0;
+      let code = 0;
+      const client = new WebSocketProtocol({
+        write() {},
+        onText() {},
+        onBinary() {},
+        onPong: () => pongs++,
+        onClose: (c) => (code = c),
+      }, { role: "client" });
+      if (storm.rest.length > 0) client.receive(storm.rest.slice());
+      const buf = new Uint8Array(65536);
+      const deadline = setTimeout(() => storm.conn.close(), 20_000);
+      try {
+        for (let n = await storm.conn.read(buf); n !== null && code === 0;) {
+          client.receive(buf.slice(0, n));
+          if (code === 0) n = await storm.conn.read(buf);
+        }
+      } catch { /* closed by the deadline */ }
+      clearTimeout(deadline);
+      assert.equal(code, 1008);
+      assert.ok(pongs > 0 && pongs < sent, `${pongs} pongs to ${sent} pings`);
+      try {
+        storm.conn.close();
+      } catch { /* closed */ }
+      echo.send("after the storm");
+      assert.equal(await echo.nextMessage(), "after the storm");
+      echo.close();
+      await echo.closed;
+    } finally {
+      await server.stop();
+    }
   },
 });

@@ -1,0 +1,31 @@
+/**
+ * The soak test, short: 1,000 connections for 12 s on each server, 5% of the
+ * clients dropped without a close frame every 5 s. Correctness only (no
+ * figure is asserted: the suite shares the machine).
+ */
+import assert from "node:assert/strict";
+import { runSoak, type SoakServer } from "../../tools/soak.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+for (const server of ["node", "deno"] as SoakServer[]) {
+  Deno.test({
+    name: `runSoak(): 1,000 connections on ${server} echo every message once, in order`,
+    ...opts,
+    async fn() {
+      const [result] = await runSoak({ connections: 1000, seconds: 12, servers: [server] });
+      const summary = JSON.stringify({ ...result, errors: result.errors.slice(0, 5) });
+      assert.equal(result.held, 1000, summary);
+      assert.equal(result.lost, 0, summary);
+      assert.equal(result.reordered, 0, summary);
+      assert.equal(result.duplicated, 0, summary);
+      assert.equal(result.unexpectedCloses, 0, summary);
+      assert.equal(result.serverDied, false, summary);
+      assert.ok(result.echoed > 0, summary);
+      // The churn ran, and every dropped client came back.
+      assert.ok(result.drops > 0, summary);
+      assert.equal(result.reconnects, result.drops, summary);
+      assert.equal(result.cleanCloses, 1000, summary);
+    },
+  });
+}
