@@ -18,4 +18,4 @@
  */
 export * from "../../mod.ts";
 export * from "../adapters/cloudflare.ts";
-export * from "../adapters/durable_object_web_sockets.ts";
+export * from "../hono/durable_object_web_sockets.ts";

@@ -22,7 +22,7 @@ import {
   type UpgradeContext,
   upgradeWebSocket,
   type UpgradeWebSocketOptions,
-} from "../hono/upgrade_web_socket.ts";
+} from "./upgrade_web_socket.ts";
 
 /** A socket accepted with `ctx.acceptWebSocket()`: it carries an attachment. */
 export interface HibernatableWebSocket extends WebSocket {
