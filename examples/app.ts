@@ -17,7 +17,8 @@ import { ConnectionRegistry } from "./chat/connections.ts";
 import { CHAT_PAGE, renderLoginPage } from "./chat/page.ts";
 import { type ChatMessage, parseClientMessage } from "./chat/protocol.ts";
 import { RateLimiter, type RateLimiterOptions } from "./chat/rate_limiter.ts";
-import { MemoryRooms, type RoomMember, type Rooms } from "./chat/rooms.ts";
+import type { RoomMember, Rooms } from "./chat/rooms.ts";
+import { TopicRooms } from "./chat/topic_rooms.ts";
 import { CHAT_CSS } from "./chat/style.ts";
 import { MAX_MESSAGE_SIZE } from "./echo.ts";
 
@@ -28,7 +29,7 @@ export interface ChatAppOptions {
    * (`c.env.SECRET`), else a random one made at first use, with a warning.
    */
   secret?: string;
-  /** The room registry (default: in this process's memory). */
+  /** The room registry (default: on the process's topics, which a backplane may span). */
   rooms?: Rooms;
   /** The open sockets, for `/healthz` and shutdown (default: a new one). */
   connections?: ConnectionRegistry;
@@ -174,7 +175,7 @@ class ChatMember implements RoomMember {
  * ```
  */
 export function createApp(options: ChatAppOptions = {}): Hono<ChatEnv> {
-  const rooms = options.rooms ?? new MemoryRooms();
+  const rooms = options.rooms ?? new TopicRooms();
   const connections = options.connections ?? new ConnectionRegistry();
   const { limit = 20, window = 10_000 } = options.rateLimit ?? {};
   const limiter = new RateLimiter({ ...options.rateLimit, limit, window });

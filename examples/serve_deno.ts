@@ -6,6 +6,9 @@
 import { createApp, createRandomSecret } from "./app.ts";
 import { ConnectionRegistry } from "./chat/connections.ts";
 import { createGracefulShutdown } from "./chat/graceful_shutdown.ts";
+import { useRedisFromEnv } from "./chat/redis_from_env.ts";
+
+const topics = useRedisFromEnv(Deno.env.get("REDIS_URL"));
 
 const connections = new ConnectionRegistry();
 const app = createApp({
@@ -18,7 +21,7 @@ const server = Deno.serve({
   hostname: Deno.env.get("HOST") ?? "0.0.0.0",
   onListen({ hostname, port }) {
     console.log(
-      `edgesocket chat on Deno ${Deno.version.deno}: listening ${port} (http://${hostname}:${port}/)`,
+      `edgesocket chat on Deno ${Deno.version.deno}: listening ${port} (http://${hostname}:${port}/), ${topics}`,
     );
   },
 }, app.fetch);

@@ -8,6 +8,9 @@ import { serve } from "../src/adapters/node.ts";
 import { createApp, createRandomSecret } from "./app.ts";
 import { ConnectionRegistry } from "./chat/connections.ts";
 import { createGracefulShutdown } from "./chat/graceful_shutdown.ts";
+import { useRedisFromEnv } from "./chat/redis_from_env.ts";
+
+const topics = useRedisFromEnv(process.env.REDIS_URL);
 
 const connections = new ConnectionRegistry();
 const app = createApp({
@@ -21,7 +24,7 @@ const server = serve({
   hostname: process.env.HOST,
 }, (info) => {
   console.log(
-    `edgesocket chat on Node ${process.version}: listening ${info.port} (http://localhost:${info.port}/)`,
+    `edgesocket chat on Node ${process.version}: listening ${info.port} (http://localhost:${info.port}/), ${topics}`,
   );
 });
 

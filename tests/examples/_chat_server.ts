@@ -18,6 +18,8 @@ export interface ChatServerOptions {
   port?: number;
   /** The cookie secret (default: a fixed test one). */
   secret?: string;
+  /** `REDIS_URL`: the topics on Redis (default: none). */
+  redisUrl?: string;
 }
 
 /** The secret the tests sign with unless told otherwise. */
@@ -33,7 +35,12 @@ export async function startChatDeno(options: ChatServerOptions = {}): Promise<Se
   const port = options.port ?? freePort();
   return await startProcess(BIN.deno, ["run", "-A", "examples/serve_deno.ts"], {
     ready: /listening (\d+)/,
-    env: { PORT: `${port}`, HOST: "127.0.0.1", SECRET: options.secret ?? TEST_SECRET },
+    env: {
+      PORT: `${port}`,
+      HOST: "127.0.0.1",
+      SECRET: options.secret ?? TEST_SECRET,
+      ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
+    },
   });
 }
 
@@ -48,6 +55,7 @@ export async function startChatNode(options: ChatServerOptions = {}): Promise<Se
     PORT: `${options.port ?? 0}`,
     HOST: "127.0.0.1",
     SECRET: options.secret ?? TEST_SECRET,
+    ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
   });
 }
 
