@@ -1,6 +1,7 @@
 /** The Node socket plumbing the Node adapters share: a transport, the read pipe, raw answers. */
 import { Buffer } from "node:buffer";
 import { STATUS_CODES } from "node:http";
+import { clearTimeout, setTimeout } from "node:timers";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { ByteTransport } from "../core/byte_transport.ts";
@@ -46,10 +47,12 @@ class SocketTransport implements ByteTransport {
   end(): void {
     const socket = this.#socket;
     socket.end();
-    // A peer that never reads would hold the socket open for ever, our FIN
-    // queued behind what it does not read: idle this long, it is dropped.
-    socket.setTimeout(END_TIMEOUT);
-    socket.once("timeout", destroySocket);
+    // A peer that never reads, or never sends its FIN, would hold the
+    // socket for ever: it gets END_TIMEOUT to finish, then is destroyed.
+    // (Node's socket.setTimeout() waits twice as long while a write is stuck.)
+    const timer = setTimeout(destroySocket, END_TIMEOUT, socket);
+    timer.unref();
+    socket.once("close", () => clearTimeout(timer));
   }
 
   destroy(): void {
@@ -61,11 +64,11 @@ class SocketTransport implements ByteTransport {
   }
 }
 
-// How long an ended socket may stay idle before it is destroyed.
+// How long an ended socket may take to close before it is destroyed.
 const END_TIMEOUT = 5_000;
 
-function destroySocket(this: Socket): void {
-  this.destroy();
+function destroySocket(socket: Socket): void {
+  socket.destroy();
 }
 
 /**

@@ -203,3 +203,50 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "Node serve(): a failed connection whose peer never reads is dropped, not held open",
+  ...opts,
+  async fn() {
+    const server = await startNode("tests/fixtures/node_app.ts");
+    try {
+      const peer = await rawRequest(server.port, upgradeRequest("/echo"));
+      assert.equal(peer.status, 101);
+      // 16 MiB of echoes the peer does not read: more than the kernel buffers.
+      const message = encodeFrame(Opcode.Binary, new Uint8Array(1 << 20), { mask: true });
+      for (let i = 0; i < 16; i++) {
+        for (const chunk of message) {
+          for (let at = 0; at < chunk.length;) at += await peer.conn.write(chunk.subarray(at));
+        }
+      }
+      // An unmasked frame: 1002, and the server ends TCP behind 16 MiB unread.
+      await peer.conn.write(new Uint8Array([0x81, 0x01, 0x61]));
+      // Past the 5 s an ended socket may idle.
+      await new Promise((resolve) => setTimeout(resolve, 6500));
+      const expected = 16 * ((1 << 20) + 10) + 4 + "Masking required".length;
+      let received = peer.rest.length;
+      let reset = false;
+      const buf = new Uint8Array(1 << 16);
+      const deadline = setTimeout(() => peer.conn.close(), 20_000);
+      try {
+        for (let n = await peer.conn.read(buf); n !== null; n = await peer.conn.read(buf)) {
+          received += n;
+        }
+      } catch (error) {
+        reset = error instanceof Deno.errors.ConnectionReset;
+        if (!reset && !(error instanceof Deno.errors.BadResource)) throw error;
+      }
+      clearTimeout(deadline);
+      // Held open, the socket would have delivered every echo and the close.
+      assert.ok(
+        reset || received < expected,
+        `received ${received} of ${expected}, reset ${reset}`,
+      );
+      try {
+        peer.conn.close();
+      } catch { /* closed */ }
+    } finally {
+      await server.stop();
+    }
+  },
+});
