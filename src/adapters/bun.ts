@@ -40,7 +40,7 @@ export interface BunServerWebSocket {
   /** How Bun hands over binary messages. */
   binaryType?: "nodebuffer" | "arraybuffer" | "uint8array";
   /** Sends a message; a string as text. */
-  send(data: string | Uint8Array): number;
+  send(data: string | Uint8Array | ArrayBuffer): number;
   /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
   /** Sends a ping. */
@@ -259,11 +259,15 @@ class BunDriver implements SocketDriver {
     this.topics = topics;
   }
 
-  send(data: string | Uint8Array): void {
+  send(data: string | Uint8Array | ArrayBuffer): void {
     // 0 for a non-empty message: Bun dropped it, the queue being past
     // backpressureLimit. Other runtimes never drop a send, so the loss is
     // made visible: 1013.
-    if (this.raw.send(data) === 0 && data.length > 0 && this.raw.readyState === 1) {
+    if (
+      this.raw.send(data) === 0 &&
+      (typeof data === "string" ? data.length : data.byteLength) > 0 &&
+      this.raw.readyState === 1
+    ) {
       this.raw.close(CloseCode.TryAgainLater, "Slow consumer");
     }
   }

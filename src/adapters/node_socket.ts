@@ -35,6 +35,13 @@ class SocketTransport implements ByteTransport {
 
   write(chunks: Uint8Array[]): void {
     const socket = this.#socket;
+    // While a read is decoded, writes to other sockets (a topic's fan-out)
+    // are corked too: all that one read causes leaves in one writev per
+    // socket, not one write syscall per frame and publish.
+    if (reading !== undefined && reading !== socket && !corked.has(socket)) {
+      socket.cork();
+      corked.add(socket);
+    }
     if (chunks.length === 1) {
       socket.write(chunks[0]);
       return;
@@ -96,12 +103,23 @@ interface PipedSocket extends Socket {
   [CONNECTION]: WebSocketConnection;
 }
 
+// The socket whose read is being decoded, and the others written meanwhile.
+let reading: Socket | undefined;
+const corked = new Set<Socket>();
+
 function onSocketData(this: PipedSocket, chunk: Buffer): void {
   // Corked while one read is decoded: every frame sent in answer to it
   // leaves in one writev, not one write syscall per frame.
   this.cork();
-  this[CONNECTION].receive(toUint8Array(chunk));
-  this.uncork();
+  reading = this;
+  try {
+    this[CONNECTION].receive(toUint8Array(chunk));
+  } finally {
+    reading = undefined;
+    this.uncork();
+    for (const socket of corked) socket.uncork();
+    corked.clear();
+  }
 }
 
 function onSocketError(this: PipedSocket, error: Error): void {

@@ -128,7 +128,7 @@ class ConnectionDriver implements SocketDriver {
     this.raw = connection;
   }
 
-  send(data: string | Uint8Array): void {
+  send(data: string | Uint8Array | ArrayBuffer): void {
     this.raw.send(data);
   }
 

@@ -133,6 +133,9 @@ export class WebSocketContext<D = unknown> {
     }
     if (driver.readyState !== 1) return;
     if (typeof data === "string") driver.send(data);
+    // An ArrayBuffer as it is: every runtime's send takes one, and a view
+    // over it would cost an allocation per message (an echo's hot path).
+    else if (data instanceof ArrayBuffer) driver.send(data);
     else if (data instanceof Blob) {
       data.arrayBuffer().then((b) => {
         if (driver.readyState === 1) driver.send(new Uint8Array(b));

@@ -54,7 +54,7 @@ export class WebSocketDriver implements SocketDriver {
    *
    * @param data Text, or exactly the view's bytes.
    */
-  send(data: string | Uint8Array): void {
+  send(data: string | Uint8Array | ArrayBuffer): void {
     this.raw.send(data);
     if (this.#onDrain && this.#drainTimer === undefined && this.raw.bufferedAmount > DRAIN_MARK) {
       this.#drainTimer = setInterval(() => this.#checkDrained(), DRAIN_POLL_MS);

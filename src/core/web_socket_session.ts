@@ -240,6 +240,9 @@ export class WebSocketSession<D = unknown> implements Subscriber {
   #convert(data: MessageData): MessageData {
     if (typeof data === "string") return data;
     const type = this.#ctx.binaryType;
+    // The runtime's own ArrayBuffer as it is (Deno, Bun, Workers): a view
+    // over it would cost an allocation per message only to find it again.
+    if (type === "arraybuffer" && data instanceof ArrayBuffer) return data;
     if (data instanceof Blob) return data;
     const bytes = data instanceof Uint8Array ? data : new Uint8Array(data as ArrayBuffer);
     if (type === "uint8array") return bytes;
