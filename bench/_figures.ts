@@ -31,6 +31,14 @@ export interface Figure {
   lowerIsBetter?: boolean;
   /** Shown, but not one of the targets. */
   informational?: boolean;
+  /**
+   * What the two sides are, where they are not edgesocket and ws: the `ws`
+   * side then holds the baseline that `baseline` describes (the bare
+   * runtime, the in-memory topics …).
+   */
+  sides?: { ours: string; ws: string };
+  /** A load test whose CPU figures the report shows (as for echo). */
+  loadTest?: boolean;
   /** Samples per side, one per round. */
   samples: Partial<Record<Side, Sample[]>>;
 }

@@ -36,6 +36,46 @@ interface Server {
   port: number;
 }
 
+/** A server process for {@linkcode Measurer.loadServers}: any runtime. */
+export interface ServerSpec {
+  /** The program. */
+  command: string;
+  /** Its arguments. */
+  args: string[];
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /**
+   * The port it listens on, polled until it accepts, for a program that
+   * prints no `listening <port>` line (workerd, redis-server).
+   */
+  port?: number;
+}
+
+/** A server started by {@linkcode Measurer.loadServers}. */
+export interface StartedServer {
+  /** Its process id. */
+  pid: number;
+  /** The port it listens on. */
+  port: number;
+}
+
+// Polls a port until it accepts a connection, or the process exits.
+async function waitForPort(child: ChildProcess, port: number, timeout = 30_000): Promise<void> {
+  let exited = false;
+  child.status.then(() => (exited = true));
+  const deadline = Date.now() + timeout;
+  while (!exited && Date.now() < deadline) {
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+      return;
+    } catch {
+      await sleep(50);
+    }
+  }
+  throw new Error(`process ${child.pid} did not listen on ${port}:\n${child.stderr.slice(-2000)}`);
+}
+
 // /proc/stat counts in USER_HZ, 100 on Linux.
 const TICKS_PER_SECOND = 100;
 
@@ -155,6 +195,56 @@ export class Measurer {
   }
 
   /**
+   * Runs a load test against fresh servers of any runtime, started in order
+   * and pinned to core 0 (stopped in reverse order). The load generator
+   * counts the CPU of all of them as the server's.
+   *
+   * @param label What is measured, for retry messages.
+   * @param specs The servers: a runtime's server, or a backplane and its nodes.
+   * @param mode The load generator's mode.
+   * @param flags The mode's flags, given the started servers' ports.
+   * @returns The rate, with CPU figures and the mode's extra figures in `detail`.
+   */
+  async loadServers(
+    label: string,
+    specs: ServerSpec[],
+    mode: string,
+    flags: (servers: StartedServer[]) => Record<string, number>,
+  ): Promise<Sample> {
+    return await this.#quietest(label, async () => {
+      const started: ChildProcess[] = [];
+      try {
+        const servers: StartedServer[] = [];
+        for (const spec of specs) {
+          const child = await spawn(spec.command, spec.args, {
+            cpu: 0,
+            raiseFileLimit: true,
+            cwd: this.#config.root,
+            env: spec.env,
+          });
+          started.push(child);
+          const port = spec.port ?? Number((await child.waitFor(/^listening (\d+)/))[1]);
+          if (spec.port !== undefined) await waitForPort(child, spec.port);
+          servers.push({ pid: child.pid, port });
+        }
+        const pids: Record<string, number> = {};
+        servers.forEach((server, i) => {
+          pids[i === 0 ? "server-pid" : `server-pid-${i + 1}`] = server.pid;
+        });
+        return await this.#runClient(mode, {
+          port: servers[0].port,
+          ...pids,
+          warmup: this.#config.warmup,
+          duration: this.#config.loadSeconds,
+          ...flags(servers),
+        });
+      } finally {
+        for (const child of started.reverse()) await child.stop();
+      }
+    });
+  }
+
+  /**
    * Opens the idle connections against a fresh server and measures its
    * memory per connection.
    *
@@ -234,13 +324,17 @@ export class Measurer {
   }
 
   async #runLoad(server: Server, mode: string, flags: Record<string, number>): Promise<Sample> {
-    const client = await this.#startClient(mode, {
+    return await this.#runClient(mode, {
       port: server.port,
       "server-pid": server.process.pid,
       warmup: this.#config.warmup,
       duration: this.#config.loadSeconds,
       ...flags,
     });
+  }
+
+  async #runClient(mode: string, flags: Record<string, number>): Promise<Sample> {
+    const client = await this.#startClient(mode, flags);
     try {
       const match = await client.waitFor(/^result (.*)/, { timeout: 60_000 });
       const result = JSON.parse(match[1]);
@@ -253,6 +347,7 @@ export class Measurer {
           otherCpu: result.otherCpu,
           softirqCpu: result.softirqCpu,
           ...(result.errors ? { errors: result.errors } : {}),
+          ...(result.extra ?? {}),
         },
       };
     } finally {

@@ -17,6 +17,8 @@ export interface RunInfo {
   seconds: number;
   /** Samples kept although other programs were busy, of all samples. */
   noise: { noisy: number; samples: number };
+  /** Other runtimes measured, with their versions ("Bun 1.4.5, workerd …"). */
+  runtimes?: string;
 }
 
 const SERVER_FIGURES = ["echo", "handshake", "handshake-raw"];
@@ -73,19 +75,26 @@ export function renderMarkdown(figures: Figure[], info: RunInfo): string {
   const measured = figures.filter((f) => (f.samples.ours?.length ?? 0) > 0);
   const outcomes = new Map(measured.map((f) => [f.id, summarize(f)]));
   const hasProto = measured.some((f) => outcomes.get(f.id)?.proto !== undefined);
+  // Figures against a bare runtime or another configuration: the ws column
+  // holds their baseline.
+  const others = measured.some((f) => f.sides !== undefined);
   const lines = [
-    `## edgesocket vs ws ${info.ws}${info.quick ? " (quick smoke run: not for quoting)" : ""}`,
+    `## edgesocket vs ws ${info.ws}${others ? " and the bare runtimes" : ""}${
+      info.quick ? " (quick smoke run: not for quoting)" : ""
+    }`,
     "",
     `Command: \`${info.command}\` — ${info.date}, ${Math.round(info.seconds)} s.`,
-    `Node ${info.node}, ws ${info.ws}, bufferutil ${info.bufferutil} (native), Deno ${info.deno}; ` +
-    `${info.cpu}, ${info.cores} cores; ${info.rounds} rounds, edgesocket and ws interleaved in ` +
-    `each, medians shown${
+    `Node ${info.node}, ws ${info.ws}, bufferutil ${info.bufferutil} (native), Deno ${info.deno}` +
+    `${info.runtimes ? `, ${info.runtimes}` : ""}; ` +
+    `${info.cpu}, ${info.cores} cores; ${info.rounds} rounds, edgesocket and ${
+      others ? "its baseline" : "ws"
+    } interleaved in each, medians shown${
       info.pinned ? "; servers pinned to core 0, the load generator to core 1" : ""
     }.`,
     "",
-    `| figure | compared with | unit | edgesocket | ws | ratio | target | met |${
-      hasProto ? " prototype | prototype ratio |" : ""
-    }`,
+    `| figure | compared with | unit | edgesocket | ${
+      others ? "baseline" : "ws"
+    } | ratio | target | met |${hasProto ? " prototype | prototype ratio |" : ""}`,
     `|---|---|---|--:|--:|--:|:-:|:-:|${hasProto ? "--:|--:|" : ""}`,
   ];
   for (const figure of measured) {
@@ -105,7 +114,9 @@ export function renderMarkdown(figures: Figure[], info: RunInfo): string {
   }
   lines.push(
     "",
-    "Ratios are edgesocket / ws from the medians of this run (for memory, lower is better).",
+    `Ratios are edgesocket / ${
+      others ? "baseline" : "ws"
+    } from the medians of this run (for memory${others ? " and latency" : ""}, lower is better).`,
   );
   if (info.noise.noisy > 0) {
     lines.push(
@@ -115,7 +126,7 @@ export function renderMarkdown(figures: Figure[], info: RunInfo): string {
         "and `noisy` in results.json. Rerun on a quiet machine before quoting.",
     );
   }
-  const servers = measured.filter((f) => SERVER_FIGURES.includes(f.id));
+  const servers = measured.filter((f) => SERVER_FIGURES.includes(f.id) || f.loadTest);
   if (servers.length > 0) {
     lines.push(
       "",
@@ -132,7 +143,11 @@ export function renderMarkdown(figures: Figure[], info: RunInfo): string {
       for (const side of ["ours", "proto", "ws"] as const) {
         const samples = figure.samples[side];
         if (!samples?.length) continue;
-        const name = side === "ours" ? "edgesocket" : side === "ws" ? "ws" : "edgesocket prototype";
+        const name = side === "ours"
+          ? figure.sides?.ours ?? "edgesocket"
+          : side === "ws"
+          ? figure.sides?.ws ?? "ws"
+          : "edgesocket prototype";
         const pct = (key: string, index?: number) =>
           `${Math.round(medianDetail(samples, key, index))}%`;
         lines.push(

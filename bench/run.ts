@@ -1,15 +1,20 @@
 /**
- * `deno task bench`: edgesocket against `ws` 8 on this machine, in one run.
+ * `deno task bench`: edgesocket against `ws` 8 and the bare runtimes on this
+ * machine, in one run.
  *
  * Codec micro-benchmarks (unmask, decode, encode) run in the real Node 20,
  * one process per case, side and round; the load tests (echo, idle
  * connections, handshakes) run a Node server pinned to core 0 and one Node
  * load generator pinned to core 1. Every round measures edgesocket, then ws;
  * the table shows medians and their ratios, written to bench/results.md,
- * bench/results.json and bench/chart.svg.
+ * bench/results.json and bench/chart.svg. Then, each with rounds of its own:
+ * the layer's cost on Deno, Bun and workerd against the bare runtime
+ * (bench/layer_cost.ts), topic fan-out against a ws loop, bare Bun publish
+ * and Redis (bench/fan_out.ts), and permessage-deflate against ws with
+ * compression (bench/compression.ts).
  *
  *     deno run -A bench/run.ts [--quick] [--prototype] [--rounds=N]
- *                              [--only=micro,echo,idle,handshake]
+ *       [--only=micro,echo,idle,handshake,layer,fanout,compression]
  *
  * `--quick` is a one-minute smoke run (3 rounds, short windows, 2,000 idle
  * connections). `--prototype` applies bench/proto/proposed.patch to a
@@ -23,10 +28,14 @@ import { createFigures } from "./_figures.ts";
 import { Measurer } from "./_measure.ts";
 import { canPin, stopAll } from "./_process.ts";
 import { judgeBottleneck, renderChart, renderMarkdown, type RunInfo } from "./_report.ts";
+import { type GroupContext, readRuntimeVersions } from "./_group.ts";
+import { runLayerCost } from "./layer_cost.ts";
+import { type CompressionBenchResult, runCompressionBench } from "./compression.ts";
+import { runFanOut } from "./fan_out.ts";
 
 const USAGE = "usage: deno run -A bench/run.ts [--quick] [--prototype] [--rounds=N] " +
-  "[--only=micro,echo,idle,handshake]";
-const GROUPS = ["micro", "echo", "idle", "handshake"];
+  "[--only=micro,echo,idle,handshake,layer,fanout,compression]";
+const GROUPS = ["micro", "echo", "idle", "handshake", "layer", "fanout", "compression"];
 const flags = new Map(Deno.args.map((arg) => {
   const [name, value] = arg.split("=", 2);
   return [name, value ?? ""] as const;
@@ -217,6 +226,7 @@ async function main(): Promise<void> {
   const figures = createFigures({ idleConnections: config.idleConnections });
   const byId = new Map(figures.map((f) => [f.id, f]));
   const pinned = await canPin();
+  let compression: CompressionBenchResult | undefined;
   if (!pinned) progress("taskset not found: processes are not pinned to cores");
 
   try {
@@ -245,6 +255,20 @@ async function main(): Promise<void> {
         if (only.has(group)) await runLoadRound(plan, round, group);
       }
     }
+    // The groups against other runtimes run their own interleaved rounds;
+    // they get retries of their own (the run's budget is spent by now).
+    const context: GroupContext = { config, progress, measure, quick };
+    if (only.has("layer")) {
+      config.retryUntil = performance.now() + (quick ? 0 : 120_000);
+      figures.push(...await runLayerCost(context));
+    }
+    if (only.has("fanout")) {
+      config.retryUntil = performance.now() + (quick ? 0 : 180_000);
+      figures.push(...await runFanOut(context));
+    }
+    if (only.has("compression")) {
+      compression = await runCompressionBench({ quick, progress });
+    }
   } finally {
     await removeTemporary();
   }
@@ -264,14 +288,16 @@ async function main(): Promise<void> {
     pinned,
     seconds: (performance.now() - started) / 1000,
     noise: measure.noise,
+    ...(only.has("layer") || only.has("fanout") ? { runtimes: await readRuntimeVersions() } : {}),
   };
   const json = {
     info,
+    compression: compression && { figures: compression.figures, ratios: compression.ratios },
     config: { ...config, root: undefined, retryUntil: undefined },
     figures: figures.map((figure) => ({
       ...figure,
       outcome: (figure.samples.ours?.length ?? 0) > 0 ? summarize(figure) : undefined,
-      limitedBy: ["echo", "handshake", "handshake-raw"].includes(figure.id)
+      limitedBy: ["echo", "handshake", "handshake-raw"].includes(figure.id) || figure.loadTest
         ? {
           ours: judgeBottleneck(figure.samples.ours),
           ws: judgeBottleneck(figure.samples.ws),
@@ -279,7 +305,10 @@ async function main(): Promise<void> {
         : undefined,
     })),
   };
-  const markdown = renderMarkdown(figures, info);
+  const markdown = renderMarkdown(figures, info) +
+    (compression
+      ? `\n### permessage-deflate: echo against ws with compression\n\n${compression.markdown}\n`
+      : "");
   console.log(markdown);
   // A partial run prints only: the files keep the last whole run.
   if (only.size < GROUPS.length) {

@@ -1,0 +1,198 @@
+/**
+ * What the layer costs (issue #3): echo msgs/s, 64 clients × 16 in flight ×
+ * 1 KiB binary, through edgesocket's Hono layer against the bare runtime in
+ * the same run, on each native runtime:
+ *
+ * - Deno: bench/servers/deno_server.ts, `ours` (bench/servers/bench_app.ts
+ *   through `Deno.upgradeWebSocket`) against `raw` (`Deno.serve` +
+ *   `Deno.upgradeWebSocket` echo, no Hono);
+ * - Bun: bench/servers/bun_server.ts, `ours` (the Bun adapter) against `raw`
+ *   (`Bun.serve` with `server.upgrade()` and a `websocket.message` echo);
+ * - workerd: bench/servers/worker_server.ts bundled, `ours` (the Workers
+ *   adapter) against `raw` (a bare `WebSocketPair` echo Worker).
+ *
+ * workerd runs directly (`workerd serve` with a one-Worker config), not under
+ * `wrangler dev`: wrangler puts a second workerd in front of the Worker's
+ * (its proxy worker), which would carry every message through another
+ * process and hide the layer's cost in both sides' shared overhead.
+ *
+ * Every server is pinned to core 0 and the load generator
+ * (bench/load_client.cjs, echo mode, ws's client) to core 1; each round
+ * measures both sides of every runtime, in alternating order; the figures
+ * are the medians, and the target is ours ≥ 0.95× the bare runtime.
+ *
+ *     deno run -A bench/layer_cost.ts [--quick] [--rounds=N]
+ */
+import { BIN, freePort, ROOT } from "../tests/_util/server_process.ts";
+import type { Figure, Sample } from "./_figures.ts";
+import { type GroupContext, recordSample, runStandalone } from "./_group.ts";
+import type { ServerSpec } from "./_measure.ts";
+
+/** The runtimes measured. */
+export type LayerRuntime = "deno" | "bun" | "workerd";
+
+const ECHO = { clients: 64, inflight: 16, size: 1024 };
+const WORKERD = `${ROOT}node_modules/.bin/workerd`;
+
+/**
+ * Creates the group's figures, empty: msgs/s per runtime, then (extra) the
+ * server's CPU time per message, which shows the layer's cost where the load
+ * generator limits the rate.
+ *
+ * @returns The figures, in table order.
+ */
+export function createLayerCostFigures(): Figure[] {
+  const figure = (runtime: LayerRuntime, name: string, baseline: string): Figure => ({
+    id: `layer-${runtime}`,
+    title: `echo on ${name} through edgesocket, 64 clients × 16 in flight × 1 KiB`,
+    baseline,
+    unit: "k msgs/s",
+    scale: 1e3,
+    target: 0.95,
+    sides: { ours: `edgesocket on ${name}`, ws: `bare ${name}` },
+    loadTest: true,
+    samples: {},
+  });
+  // The server's CPU time per echoed message: the layer's cost where the
+  // load generator, not the server, limits the rate (Bun's native path).
+  const cpu = (runtime: LayerRuntime, name: string, baseline: string): Figure => ({
+    id: `layer-${runtime}-cpu`,
+    title: `server CPU per echoed message on ${name}, the same run`,
+    baseline,
+    unit: "µs",
+    scale: 1e-6,
+    target: Math.round(100 / 0.95) / 100,
+    lowerIsBetter: true,
+    informational: true,
+    sides: { ours: `edgesocket on ${name}`, ws: `bare ${name}` },
+    samples: {},
+  });
+  const runtimes: Array<[LayerRuntime, string, string]> = [
+    ["deno", "Deno", "bare `Deno.serve` + `Deno.upgradeWebSocket` echo"],
+    ["bun", "Bun", "bare `Bun.serve` + `server.upgrade()` echo"],
+    ["workerd", "workerd", "bare `WebSocketPair` echo Worker"],
+  ];
+  return [
+    ...runtimes.map(([runtime, name, baseline]) => figure(runtime, name, baseline)),
+    ...runtimes.map(([runtime, name, baseline]) => cpu(runtime, name, baseline)),
+  ];
+}
+
+// The server's CPU seconds per message, from an echo sample.
+function cpuSample(sample: Sample): Sample {
+  const d = sample.detail ?? {};
+  return {
+    value: (d.serverCpu as number) / 100 / sample.value,
+    attempts: sample.attempts,
+    detail: { otherCpu: d.otherCpu, ...(d.noisy ? { noisy: d.noisy } : {}) },
+  };
+}
+
+// Bundles the Worker (both sides) once, for workerd.
+async function bundleWorker(dir: string): Promise<void> {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      "--platform",
+      "browser",
+      "-o",
+      `${dir}/worker.mjs`,
+      `${ROOT}bench/servers/worker_server.ts`,
+    ],
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) throw new Error(`bundle failed: ${new TextDecoder().decode(stderr)}`);
+}
+
+// A workerd config serving the bundled Worker on a free port; `SIDE` picks
+// the side.
+async function writeWorkerdConfig(dir: string, side: string, port: number): Promise<string> {
+  const path = `${dir}/${side}.capnp`;
+  await Deno.writeTextFile(
+    path,
+    `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [(name = "main", worker = .bench)],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+);
+const bench :Workerd.Worker = (
+  modules = [(name = "worker.mjs", esModule = embed "worker.mjs")],
+  compatibilityDate = "2026-04-20",
+  bindings = [(name = "SIDE", text = "${side}")],
+);
+`,
+  );
+  return path;
+}
+
+async function serverSpec(
+  runtime: LayerRuntime,
+  side: "ours" | "raw",
+  dir: string,
+): Promise<ServerSpec> {
+  if (runtime === "deno") {
+    return {
+      command: Deno.execPath(),
+      args: ["run", "-A", "--quiet", `${ROOT}bench/servers/deno_server.ts`, side],
+    };
+  }
+  if (runtime === "bun") {
+    return { command: BIN.bun, args: ["run", `${ROOT}bench/servers/bun_server.ts`, side] };
+  }
+  const port = freePort();
+  return { command: WORKERD, args: ["serve", await writeWorkerdConfig(dir, side, port)], port };
+}
+
+/**
+ * Measures the layer's cost on Deno, Bun and workerd.
+ *
+ * @param context The runner's settings, progress and Measurer.
+ * @param runtimes The runtimes to measure (all by default).
+ * @returns The figures with their samples.
+ */
+export async function runLayerCost(
+  context: GroupContext,
+  runtimes: readonly LayerRuntime[] = ["deno", "bun", "workerd"],
+): Promise<Figure[]> {
+  const { config, progress, measure } = context;
+  const all = createLayerCostFigures().filter((f) =>
+    runtimes.includes(f.id.split("-")[1] as LayerRuntime)
+  );
+  const figures = all.filter((f) => f.loadTest);
+  const byId = new Map(all.map((f) => [f.id, f]));
+  const dir = await Deno.makeTempDir({ prefix: "edgesocket-layer-" });
+  try {
+    if (runtimes.includes("workerd")) await bundleWorker(dir);
+    for (let round = 1; round <= config.rounds; round++) {
+      progress(
+        `layer cost, round ${round}/${config.rounds}: echo, 64 clients × 16 in flight × 1 KiB`,
+      );
+      // Alternate which side goes first, so that a drift in the machine's
+      // load does not favour one.
+      const sides = round % 2 ? ["ours", "raw"] as const : ["raw", "ours"] as const;
+      for (const figure of figures) {
+        const runtime = figure.id.slice("layer-".length) as LayerRuntime;
+        for (const side of sides) {
+          const spec = await serverSpec(runtime, side, dir);
+          const sample = await measure.loadServers(
+            `${figure.id} ${side}`,
+            [spec],
+            "echo",
+            () => ECHO,
+          );
+          const as = side === "ours" ? "ours" : "ws";
+          recordSample(context, figure, as, sample);
+          recordSample(context, byId.get(`${figure.id}-cpu`) as Figure, as, cpuSample(sample));
+        }
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+  return all;
+}
+
+if (import.meta.main) await runStandalone("layer_cost", (context) => runLayerCost(context));

@@ -1,0 +1,66 @@
+/**
+ * The layer-cost and fan-out benchmarks on Bun: `bun run
+ * bench/servers/bun_server.ts ours|raw`. `ours` serves
+ * bench/servers/bench_app.ts through edgesocket's Bun adapter; `raw` is a
+ * bare `Bun.serve` with the same routes in Bun's own API: `/echo` echoes,
+ * `/fanout` subscribes to the topic natively, `/publish` publishes with
+ * Bun's `ws.publish()`. Both bind 127.0.0.1 on a free port and print
+ * `listening <port>`.
+ */
+import process from "node:process";
+import { websocket } from "../../src/adapters/bun.ts";
+import { createBenchApp, TOPIC } from "./bench_app.ts";
+
+interface BareSocket {
+  data: string;
+  send(data: string | ArrayBuffer | Uint8Array): number;
+  subscribe(topic: string): void;
+  publish(topic: string, data: string | ArrayBuffer | Uint8Array): number;
+}
+
+interface BareServer {
+  upgrade(request: Request, options: { data: string }): boolean;
+}
+
+declare const Bun: {
+  serve(options: {
+    hostname: string;
+    port: number;
+    fetch: (request: Request, server: never) => Response | Promise<Response> | undefined;
+    websocket: unknown;
+  }): { port: number };
+};
+
+const side = process.argv[2];
+if (side !== "ours" && side !== "raw") {
+  console.error("usage: bun run bench/servers/bun_server.ts ours|raw");
+  process.exit(2);
+}
+
+// Bun's defaults otherwise (16 MiB, 120 s, pings): the same for the work
+// measured here, which never comes near them.
+const bare = {
+  open(ws: BareSocket) {
+    if (ws.data === "/fanout") ws.subscribe(TOPIC);
+  },
+  message(ws: BareSocket, message: string | Uint8Array) {
+    if (ws.data === "/publish") ws.publish(TOPIC, message);
+    else ws.send(message);
+  },
+};
+
+function fetchBare(request: Request, server: BareServer): Response | undefined {
+  const path = new URL(request.url).pathname;
+  if (server.upgrade(request, { data: path })) return undefined;
+  return new Response("Expected a WebSocket upgrade\n", { status: 426 });
+}
+
+const server = side === "ours"
+  ? Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: createBenchApp().fetch, websocket })
+  : Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: fetchBare as (request: Request, server: never) => Response | undefined,
+    websocket: bare,
+  });
+console.log(`listening ${server.port}`);
