@@ -6,6 +6,12 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { ByteTransport } from "../core/byte_transport.ts";
 import type { WebSocketConnection } from "../core/web_socket_connection.ts";
+import {
+  beginWriteBatch,
+  endWriteBatch,
+  isWriteBatch,
+  onWriteBatchEnd,
+} from "../core/write_batch.ts";
 
 /**
  * A {@linkcode ByteTransport} over a Node socket, after the 101: no delay,
@@ -35,12 +41,13 @@ class SocketTransport implements ByteTransport {
 
   write(chunks: Uint8Array[]): void {
     const socket = this.#socket;
-    // While a read is decoded, writes to other sockets (a topic's fan-out)
-    // are corked too: all that one read causes leaves in one writev per
-    // socket, not one write syscall per frame and publish.
-    if (reading !== undefined && reading !== socket && !corked.has(socket)) {
+    // While a read is handled, every socket it writes to (the reader's
+    // own, a topic's subscribers) is corked: all that one read causes leaves
+    // in one writev per socket, not one write syscall per frame and publish.
+    if (isWriteBatch() && !corked.has(socket)) {
       socket.cork();
       corked.add(socket);
+      onWriteBatchEnd(uncorkAll);
     }
     if (chunks.length === 1) {
       socket.write(chunks[0]);
@@ -103,22 +110,20 @@ interface PipedSocket extends Socket {
   [CONNECTION]: WebSocketConnection;
 }
 
-// The socket whose read is being decoded, and the others written meanwhile.
-let reading: Socket | undefined;
+// The sockets written to in the current batch.
 const corked = new Set<Socket>();
 
+function uncorkAll(): void {
+  for (const socket of corked) socket.uncork();
+  corked.clear();
+}
+
 function onSocketData(this: PipedSocket, chunk: Buffer): void {
-  // Corked while one read is decoded: every frame sent in answer to it
-  // leaves in one writev, not one write syscall per frame.
-  this.cork();
-  reading = this;
+  beginWriteBatch();
   try {
     this[CONNECTION].receive(toUint8Array(chunk));
   } finally {
-    reading = undefined;
-    this.uncork();
-    for (const socket of corked) socket.uncork();
-    corked.clear();
+    endWriteBatch();
   }
 }
 

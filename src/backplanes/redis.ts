@@ -17,6 +17,7 @@
 import { Buffer } from "node:buffer";
 import { connect, type Socket } from "node:net";
 import type { Backplane } from "../core/backplane.ts";
+import { beginWriteBatch, endWriteBatch } from "../core/write_batch.ts";
 
 export type { Backplane } from "../core/backplane.ts";
 
@@ -158,11 +159,16 @@ class RedisLink {
       this.options.onUp();
     });
     socket.on("data", (chunk: Buffer) => {
+      // The messages of one read reach their subscribers in one batch: one
+      // writev per socket where the transport can hold writes.
+      beginWriteBatch();
       try {
         reader.push(chunk, this.options.onReply);
       } catch (error) {
         this.options.log(`redis backplane (${this.name}): ${(error as Error).message}`);
         socket.destroy();
+      } finally {
+        endWriteBatch();
       }
     });
     socket.on("error", () => {}); // "close" follows and reports it
