@@ -131,16 +131,22 @@ export class WebSocketContext<D = unknown> {
     if (!driver) {
       throw new DOMException("WebSocket is not open yet", "InvalidStateError");
     }
-    if (driver.readyState !== 1) return;
-    if (typeof data === "string") driver.send(data);
-    // An ArrayBuffer as it is: every runtime's send takes one, and a view
-    // over it would cost an allocation per message (an echo's hot path).
-    else if (data instanceof ArrayBuffer) driver.send(data);
-    else if (data instanceof Blob) {
+    if (data instanceof Blob) {
       data.arrayBuffer().then((b) => {
         if (driver.readyState === 1) driver.send(new Uint8Array(b));
       });
-    } else driver.send(toBytes(data));
+      return;
+    }
+    // readyState is asked only when a send fails: on Workers and Deno it is
+    // a call into the runtime, on every message of an echo's hot path.
+    try {
+      // An ArrayBuffer as it is: every runtime's send takes one, and a view
+      // over it would cost an allocation per message.
+      driver.send(typeof data === "string" || data instanceof ArrayBuffer ? data : toBytes(data));
+    } catch (error) {
+      // A socket that is closing drops what is sent, as WHATWG's does.
+      if (driver.readyState === 1) throw error;
+    }
   }
 
   /**
