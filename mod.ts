@@ -29,6 +29,7 @@ export { WebSocketContext } from "./src/core/web_socket_context.ts";
 export { type WebSocketEvents, WebSocketSession } from "./src/core/web_socket_session.ts";
 export {
   WebSocketConnection,
+  type WebSocketConnectionHandler,
   type WebSocketConnectionOptions,
   type WebSocketEventMap,
   type WebSocketListener,
@@ -36,6 +37,7 @@ export {
 export type { ByteTransport } from "./src/core/byte_transport.ts";
 export type { Backplane } from "./src/core/backplane.ts";
 export type { SocketDriver } from "./src/core/socket_driver.ts";
+export type { RuntimeTopics } from "./src/core/runtime_topics.ts";
 export {
   closeAllConnections,
   type CloseAllOptions,

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import WebSocket from "ws";
 import type { ServerProcess } from "../_util/server_process.ts";
 import type { ChatMessage } from "../../examples/chat/protocol.ts";
-import { type Client, closeAll, join, openClient } from "./_chat_client.ts";
+import { closeAll, join, openClient } from "./_chat_client.ts";
 import {
   login,
   startChatBun,
