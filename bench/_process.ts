@@ -237,3 +237,27 @@ export async function readRss(pid: number): Promise<number> {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Bundles a TypeScript entry with `deno bundle`.
+ *
+ * @param entry The entry, relative to `root`.
+ * @param out Where the bundle goes.
+ * @param options The repository copy to bundle from, and the platform
+ * (`node` by default; `browser` for workerd).
+ * @returns `out`.
+ */
+export async function bundleEntry(
+  entry: string,
+  out: string,
+  options: { root: string; platform?: "node" | "browser" },
+): Promise<string> {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", "--platform", options.platform ?? "node", "-o", out, entry],
+    cwd: options.root,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) throw new Error(`bundle failed: ${new TextDecoder().decode(stderr)}`);
+  return out;
+}

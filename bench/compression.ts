@@ -21,7 +21,7 @@
  * @module
  */
 import { ROOT } from "../tests/_util/server_process.ts";
-import { type ChildProcess, spawn, stopAll } from "./_process.ts";
+import { bundleEntry, type ChildProcess, spawn, stopAll } from "./_process.ts";
 
 /** How long and how hard to measure. */
 export interface CompressionBenchOptions {
@@ -85,22 +85,7 @@ interface ClientResult {
 
 async function bundleServer(): Promise<string> {
   const out = await Deno.makeTempFile({ prefix: "edgesocket-compression-", suffix: ".mjs" });
-  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "bundle",
-      "--quiet",
-      "--platform",
-      "node",
-      "-o",
-      out,
-      `${ROOT}bench/servers/edgesocket_compression_server.ts`,
-    ],
-    cwd: ROOT,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) throw new Error(`bundle failed: ${new TextDecoder().decode(stderr)}`);
-  return out;
+  return await bundleEntry("bench/servers/edgesocket_compression_server.ts", out, { root: ROOT });
 }
 
 async function measure(

@@ -24,6 +24,7 @@
  *     deno run -A bench/fan_out.ts [--quick] [--rounds=N]
  */
 import { BIN, freePort, ROOT } from "../tests/_util/server_process.ts";
+import { bundleEntry } from "./_process.ts";
 import type { Figure, Sample, Side } from "./_figures.ts";
 import { type GroupContext, recordSample, runStandalone } from "./_group.ts";
 import type { ServerSpec, StartedServer } from "./_measure.ts";
@@ -112,16 +113,8 @@ export function createFanOutFigures(): Figure[] {
 }
 
 // Bundles the Node server for Node.
-async function bundleNodeServer(dir: string): Promise<string> {
-  const out = `${dir}/node_server.mjs`;
-  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", "--platform", "node", "-o", out, "bench/servers/node_server.ts"],
-    cwd: ROOT,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) throw new Error(`bundle failed: ${new TextDecoder().decode(stderr)}`);
-  return out;
+function bundleNodeServer(dir: string): Promise<string> {
+  return bundleEntry("bench/servers/node_server.ts", `${dir}/node_server.mjs`, { root: ROOT });
 }
 
 interface Plan {

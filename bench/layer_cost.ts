@@ -24,6 +24,7 @@
  *     deno run -A bench/layer_cost.ts [--quick] [--rounds=N]
  */
 import { BIN, freePort, ROOT } from "../tests/_util/server_process.ts";
+import { bundleEntry } from "./_process.ts";
 import type { Figure, Sample } from "./_figures.ts";
 import { type GroupContext, recordSample, runStandalone } from "./_group.ts";
 import type { ServerSpec } from "./_measure.ts";
@@ -90,21 +91,10 @@ function cpuSample(sample: Sample): Sample {
 
 // Bundles the Worker (both sides) once, for workerd.
 async function bundleWorker(dir: string): Promise<void> {
-  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "bundle",
-      "--quiet",
-      "--platform",
-      "browser",
-      "-o",
-      `${dir}/worker.mjs`,
-      `${ROOT}bench/servers/worker_server.ts`,
-    ],
-    cwd: ROOT,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) throw new Error(`bundle failed: ${new TextDecoder().decode(stderr)}`);
+  await bundleEntry("bench/servers/worker_server.ts", `${dir}/worker.mjs`, {
+    root: ROOT,
+    platform: "browser",
+  });
 }
 
 // A workerd config serving the bundled Worker on a free port; `SIDE` picks

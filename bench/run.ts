@@ -26,7 +26,7 @@ import { ROOT } from "../tests/_util/server_process.ts";
 import { type Figure, type Sample, type Side, summarize } from "./_figures.ts";
 import { createFigures } from "./_figures.ts";
 import { Measurer } from "./_measure.ts";
-import { canPin, stopAll } from "./_process.ts";
+import { bundleEntry, canPin, stopAll } from "./_process.ts";
 import { judgeBottleneck, renderChart, renderMarkdown, type RunInfo } from "./_report.ts";
 import { type GroupContext, readRuntimeVersions } from "./_group.ts";
 import { runLayerCost } from "./layer_cost.ts";
@@ -99,14 +99,7 @@ async function commandOutput(command: string, argv: string[]): Promise<string> {
 async function bundle(root: string, entry: string): Promise<string> {
   const out = await Deno.makeTempFile({ prefix: "edgesocket-bench-", suffix: ".mjs" });
   temporary.push(out);
-  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", "--platform", "node", "-o", out, `${root}${entry}`],
-    cwd: root,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) throw new Error(`bundle failed: ${new TextDecoder().decode(stderr)}`);
-  return out;
+  return await bundleEntry(entry, out, { root });
 }
 
 interface Bundles {
