@@ -75,8 +75,14 @@ export {
 } from "./src/core/web_socket_events.ts";
 export {
   CloseCode,
+  type DeflateEngine,
+  type DeflateStream,
+  type DeflateStreamOptions,
   type ExtensionOffer,
   HandshakeError,
+  PerMessageDeflate,
+  type PerMessageDeflateNegotiation,
+  type PerMessageDeflateOptions,
   ProtocolError,
   type ProtocolHandler,
   type ProtocolSelector,
