@@ -80,6 +80,50 @@ export async function readRuntimeVersions(): Promise<string> {
   return `Bun ${bun}, workerd ${workerd}`;
 }
 
+/** What {@linkcode describeRun} needs to know of a run. */
+export interface RunFacts {
+  /** The command, as the report shows it. */
+  command: string;
+  /** Whether it was a quick run. */
+  quick: boolean;
+  /** Rounds per figure. */
+  rounds: number;
+  /** Whether processes were pinned to cores. */
+  pinned: boolean;
+  /** `performance.now()` at the start. */
+  started: number;
+  /** How many samples were noisy. */
+  noise: RunInfo["noise"];
+  /** Whether Bun and workerd were measured (their versions go in the header). */
+  runtimes: boolean;
+}
+
+/**
+ * The report's header: the run, the machine and every version measured.
+ *
+ * @param facts The run.
+ * @returns The header, for renderMarkdown() and results.json.
+ */
+export async function describeRun(facts: RunFacts): Promise<RunInfo> {
+  return {
+    command: facts.command,
+    date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
+    quick: facts.quick,
+    rounds: facts.rounds,
+    node: await commandOutput("node", ["--version"]),
+    deno: Deno.version.deno,
+    ws: await readVersion("ws"),
+    bufferutil: await readVersion("bufferutil"),
+    cpu: (/model name\s*:\s*(.*)/.exec(await Deno.readTextFile("/proc/cpuinfo"))?.[1] ?? "?")
+      .trim(),
+    cores: navigator.hardwareConcurrency,
+    pinned: facts.pinned,
+    seconds: (performance.now() - facts.started) / 1000,
+    noise: facts.noise,
+    ...(facts.runtimes ? { runtimes: await readRuntimeVersions() } : {}),
+  };
+}
+
 /**
  * Runs one group on its own, as bench/run.ts would, and prints its table:
  * progress to stderr, Markdown to stdout.
@@ -137,22 +181,14 @@ export async function runStandalone(
   const pinned = await canPin();
   if (!pinned) progress("taskset not found: processes are not pinned to cores");
   const figures = await run({ config, progress, measure, quick });
-  const info: RunInfo = {
+  const info = await describeRun({
     command: `deno run -A bench/${name}.ts${Deno.args.length ? ` ${Deno.args.join(" ")}` : ""}`,
-    date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
     quick,
     rounds,
-    node: await commandOutput("node", ["--version"]),
-    deno: Deno.version.deno,
-    ws: await readVersion("ws"),
-    bufferutil: await readVersion("bufferutil"),
-    cpu: (/model name\s*:\s*(.*)/.exec(await Deno.readTextFile("/proc/cpuinfo"))?.[1] ?? "?")
-      .trim(),
-    cores: navigator.hardwareConcurrency,
     pinned,
-    seconds: (performance.now() - started) / 1000,
+    started,
     noise: measure.noise,
-    runtimes: await readRuntimeVersions(),
-  };
+    runtimes: true,
+  });
   console.log(renderMarkdown(figures, info));
 }

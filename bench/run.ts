@@ -27,8 +27,8 @@ import { type Figure, type Sample, type Side, summarize } from "./_figures.ts";
 import { createFigures } from "./_figures.ts";
 import { Measurer } from "./_measure.ts";
 import { bundleEntry, canPin, stopAll } from "./_process.ts";
-import { judgeBottleneck, renderChart, renderMarkdown, type RunInfo } from "./_report.ts";
-import { type GroupContext, readRuntimeVersions } from "./_group.ts";
+import { judgeBottleneck, renderChart, renderMarkdown } from "./_report.ts";
+import { describeRun, type GroupContext } from "./_group.ts";
 import { runLayerCost } from "./layer_cost.ts";
 import { type CompressionBenchResult, runCompressionBench } from "./compression.ts";
 import { runFanOut } from "./fan_out.ts";
@@ -84,16 +84,6 @@ function progress(message: string): void {
 }
 
 const measure = new Measurer(config, progress);
-
-async function readVersion(pkg: string): Promise<string> {
-  const text = await Deno.readTextFile(`${ROOT}node_modules/${pkg}/package.json`);
-  return JSON.parse(text).version;
-}
-
-async function commandOutput(command: string, argv: string[]): Promise<string> {
-  const { stdout } = await new Deno.Command(command, { args: argv, stderr: "null" }).output();
-  return new TextDecoder().decode(stdout).trim();
-}
 
 // Bundles a TypeScript entry of a repository copy for Node.
 async function bundle(root: string, entry: string): Promise<string> {
@@ -266,23 +256,15 @@ async function main(): Promise<void> {
     await removeTemporary();
   }
 
-  const info: RunInfo = {
+  const info = await describeRun({
     command: `deno task bench${Deno.args.length ? ` ${Deno.args.join(" ")}` : ""}`,
-    date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
     quick,
     rounds: config.rounds,
-    node: await commandOutput("node", ["--version"]),
-    deno: Deno.version.deno,
-    ws: await readVersion("ws"),
-    bufferutil: await readVersion("bufferutil"),
-    cpu: (/model name\s*:\s*(.*)/.exec(await Deno.readTextFile("/proc/cpuinfo"))?.[1] ?? "?")
-      .trim(),
-    cores: navigator.hardwareConcurrency,
     pinned,
-    seconds: (performance.now() - started) / 1000,
+    started,
     noise: measure.noise,
-    ...(only.has("layer") || only.has("fanout") ? { runtimes: await readRuntimeVersions() } : {}),
-  };
+    runtimes: only.has("layer") || only.has("fanout"),
+  });
   const json = {
     info,
     compression: compression && { figures: compression.figures, ratios: compression.ratios },
