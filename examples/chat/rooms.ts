@@ -176,29 +176,60 @@ export class MemoryRooms implements Rooms {
   }
 
   #open(name: string): Room {
-    let room = this.#rooms.get(name);
-    if (room) {
-      // Map order is the eviction order: most recently used last.
-      this.#rooms.delete(name);
-      this.#rooms.set(name, room);
-      return room;
-    }
-    room = { members: new Set(), names: new Map(), history: [] };
-    this.#rooms.set(name, room);
-    this.#evictIdleRooms();
+    return openRoom(this.#rooms, name, {
+      create: () => ({ members: new Set(), names: new Map(), history: [] }),
+      maxIdle: this.#maxIdleRooms,
+    });
+  }
+}
+
+/** What {@linkcode openRoom} needs of a room. */
+export interface IdleAware {
+  /** The room's local members: none makes it idle. */
+  readonly members: { readonly size: number };
+}
+
+/**
+ * Finds or makes a room, keeping the map in order of use (most recent last)
+ * and forgetting the least recently used empty rooms past `maxIdle`: a user
+ * may name any number of rooms.
+ *
+ * @param rooms The rooms by name.
+ * @param name The room wanted.
+ * @param options How to make one, how many empty ones to keep, and what to do when one is forgotten.
+ * @returns The room.
+ *
+ * @example
+ * ```ts
+ * import { openRoom } from "./rooms.ts";
+ * const rooms = new Map<string, { members: Set<string> }>();
+ * openRoom(rooms, "a", { create: () => ({ members: new Set() }), maxIdle: 1 });
+ * openRoom(rooms, "b", { create: () => ({ members: new Set() }), maxIdle: 1 });
+ * console.log([...rooms.keys()]); // ["b"]
+ * ```
+ */
+export function openRoom<R extends IdleAware>(
+  rooms: Map<string, R>,
+  name: string,
+  options: { create(): R; maxIdle: number; forget?(name: string, room: R): void },
+): R {
+  let room = rooms.get(name);
+  if (room) {
+    rooms.delete(name);
+    rooms.set(name, room);
     return room;
   }
-
-  #evictIdleRooms(): void {
-    let idle = 0;
-    for (const room of this.#rooms.values()) if (room.members.size === 0) idle++;
-    // A user may name any number of rooms: forget the least recently used empty ones.
-    for (const [name, room] of this.#rooms) {
-      if (idle <= this.#maxIdleRooms) break;
-      if (room.members.size === 0) {
-        this.#rooms.delete(name);
-        idle--;
-      }
+  room = options.create();
+  rooms.set(name, room);
+  let idle = 0;
+  for (const r of rooms.values()) if (r.members.size === 0) idle++;
+  for (const [key, r] of rooms) {
+    if (idle <= options.maxIdle) break;
+    if (r.members.size === 0) {
+      rooms.delete(key);
+      options.forget?.(key, r);
+      idle--;
     }
   }
+  return room;
 }

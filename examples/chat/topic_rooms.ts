@@ -12,7 +12,14 @@
  * ghosts in the others' online lists until their users come back.
  */
 import { defaultPubSub, type PubSub, type SendData, type Subscriber } from "../../mod.ts";
-import type { BroadcastOptions, JoinResult, LeaveResult, RoomMember, Rooms } from "./rooms.ts";
+import {
+  type BroadcastOptions,
+  type JoinResult,
+  type LeaveResult,
+  openRoom,
+  type RoomMember,
+  type Rooms,
+} from "./rooms.ts";
 import type { ChatMessage, ServerEvent } from "./protocol.ts";
 
 /** Options for {@linkcode TopicRooms}. */
@@ -162,31 +169,15 @@ export class TopicRooms implements Rooms {
   }
 
   #open(name: string): TopicRoom {
-    let room = this.#rooms.get(name);
-    if (room) {
-      // Map order is the eviction order: most recently used last.
-      this.#rooms.delete(name);
-      this.#rooms.set(name, room);
-      return room;
-    }
-    room = new TopicRoom(this.#historySize);
-    this.#rooms.set(name, room);
-    this.#pubsub.subscribe(room, topicOf(name));
-    this.#evictIdleRooms();
-    return room;
-  }
-
-  #evictIdleRooms(): void {
-    let idle = 0;
-    for (const room of this.#rooms.values()) if (room.members.size === 0) idle++;
-    for (const [name, room] of this.#rooms) {
-      if (idle <= this.#maxIdleRooms) break;
-      if (room.members.size === 0) {
-        this.#pubsub.unsubscribe(room, topicOf(name));
-        this.#rooms.delete(name);
-        idle--;
-      }
-    }
+    return openRoom(this.#rooms, name, {
+      create: () => {
+        const room = new TopicRoom(this.#historySize);
+        this.#pubsub.subscribe(room, topicOf(name));
+        return room;
+      },
+      maxIdle: this.#maxIdleRooms,
+      forget: (key, room) => this.#pubsub.unsubscribe(room, topicOf(key)),
+    });
   }
 }
 
