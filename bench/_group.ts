@@ -36,7 +36,7 @@ export interface GroupContext {
  * @param sample The sample.
  */
 export function recordSample(
-  context: GroupContext,
+  context: Pick<GroupContext, "progress">,
   figure: Figure,
   side: Side,
   sample: Sample,
@@ -50,7 +50,11 @@ export function recordSample(
     `client ${Math.round(d.clientCpu as number)}%, cores ${
       (d.coreBusy as number[]).map(Math.round).join("/")
     }%, other ${Math.round(d.otherCpu as number)}%)`;
-  const name = side === "ours" ? figure.sides?.ours ?? side : figure.sides?.ws ?? side;
+  const name = side === "ours"
+    ? figure.sides?.ours ?? side
+    : side === "ws"
+    ? figure.sides?.ws ?? side
+    : side;
   context.progress(`  ${figure.id} ${name}: ${value} ${figure.unit}${cpu}`);
 }
 

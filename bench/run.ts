@@ -28,7 +28,7 @@ import { createFigures } from "./_figures.ts";
 import { Measurer } from "./_measure.ts";
 import { bundleEntry, canPin, stopAll } from "./_process.ts";
 import { judgeBottleneck, renderChart, renderMarkdown } from "./_report.ts";
-import { describeRun, type GroupContext } from "./_group.ts";
+import { describeRun, type GroupContext, recordSample } from "./_group.ts";
 import { runLayerCost } from "./layer_cost.ts";
 import { type CompressionBenchResult, runCompressionBench } from "./compression.ts";
 import { runFanOut } from "./fan_out.ts";
@@ -129,18 +129,6 @@ async function preparePrototype(): Promise<Bundles | undefined> {
 
 // ---- the run ----------------------------------------------------------------
 
-function describe(figure: Figure, side: Side, sample: Sample): string {
-  const value = (sample.value / figure.scale).toLocaleString("en-US", {
-    maximumFractionDigits: 2,
-  });
-  const d = sample.detail ?? {};
-  const cpu = d.serverCpu === undefined ? "" : ` (server ${Math.round(d.serverCpu as number)}%, ` +
-    `client ${Math.round(d.clientCpu as number)}%, cores ${
-      (d.coreBusy as number[]).map(Math.round).join("/")
-    }%, other ${Math.round(d.otherCpu as number)}%)`;
-  return `${figure.id} ${side}: ${value} ${figure.unit}${cpu}`;
-}
-
 // The sides of one run: ours, the prototype's if asked for, and their bundles.
 interface Plan {
   ours: Side[];
@@ -227,9 +215,7 @@ async function main(): Promise<void> {
       micro: (side) => of(side).micro,
       server: (side) => of(side).server,
       record(id, side, sample) {
-        const figure = byId.get(id) as Figure;
-        ((figure.samples[side] ??= []) as Sample[]).push(sample);
-        progress(`  ${describe(figure, side, sample)}`);
+        recordSample({ progress }, byId.get(id) as Figure, side, sample);
       },
     };
     for (let round = 1; round <= config.rounds; round++) {
