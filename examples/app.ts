@@ -15,7 +15,7 @@ import { upgradeWebSocket, type WebSocketEvents } from "../mod.ts";
 import { CHAT_SCRIPT } from "./chat/client_script.ts";
 import { ConnectionRegistry } from "./chat/connections.ts";
 import { CHAT_PAGE, renderLoginPage } from "./chat/page.ts";
-import { type ChatMessage, parseClientMessage } from "./chat/protocol.ts";
+import { createChatMessage, parseClientMessage } from "./chat/protocol.ts";
 import { RateLimiter, type RateLimiterOptions } from "./chat/rate_limiter.ts";
 import type { RoomMember, Rooms } from "./chat/rooms.ts";
 import { TopicRooms } from "./chat/topic_rooms.ts";
@@ -342,13 +342,7 @@ export function createApp(options: ChatAppOptions = {}): Hono<ChatEnv> {
           if (!limiter.take(user)) {
             return refuse(`Too many messages: at most ${limit} in ${window / 1000} seconds`);
           }
-          const message: ChatMessage = {
-            type: "message",
-            id: crypto.randomUUID(),
-            from: user,
-            text: parsed.text,
-            at: Date.now(),
-          };
+          const message = createChatMessage(user, parsed.text);
           await rooms.broadcast(room, message);
         },
         async onClose(_event, ws) {

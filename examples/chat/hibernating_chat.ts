@@ -12,7 +12,12 @@ import {
   type WebSocketContext,
 } from "../../src/entries/cloudflare.ts";
 import type { ChatEnv } from "../app.ts";
-import { type ChatMessage, parseClientMessage, type ServerEvent } from "./protocol.ts";
+import {
+  type ChatMessage,
+  createChatMessage,
+  parseClientMessage,
+  type ServerEvent,
+} from "./protocol.ts";
 import { RateLimiter, type RateLimiterOptions } from "./rate_limiter.ts";
 
 /** What each chat socket keeps in its attachment. */
@@ -150,13 +155,7 @@ export class HibernatingChat {
     const parsed = parseClientMessage(data);
     if ("error" in parsed) return refuse(parsed.error);
     if (!this.#limiter.take(user)) return refuse(this.#limit);
-    const message: ChatMessage = {
-      type: "message",
-      id: crypto.randomUUID(),
-      from: user,
-      text: parsed.text,
-      at: Date.now(),
-    };
+    const message = createChatMessage(user, parsed.text);
     const key = `history:${room}`;
     const history = await this.#state.storage.get<ChatMessage[]>(key) ?? [];
     history.push(message);

@@ -110,3 +110,20 @@ export function countCharacters(text: string): number {
   for (const _ of text) n++;
   return n;
 }
+
+/**
+ * A new message from a user, stamped with an id and the time.
+ *
+ * @param from The sender's name.
+ * @param text What they said, already checked.
+ * @returns The message event.
+ *
+ * @example
+ * ```ts
+ * import { createChatMessage } from "./protocol.ts";
+ * console.log(createChatMessage("ada", "hi").from); // "ada"
+ * ```
+ */
+export function createChatMessage(from: string, text: string): ChatMessage {
+  return { type: "message", id: crypto.randomUUID(), from, text, at: Date.now() };
+}
