@@ -1,301 +1,414 @@
 /**
- * A Redis pub/sub backplane for several Deno or Node processes: topics with
- * local subscribers are subscribed on Redis, and every publish is relayed
- * through it. Runs on `node:net` (Node, and Deno's Node APIs). When Redis is
- * down the processes keep serving their local clients, reconnect by
- * themselves, and log what could not be relayed.
+ * A Redis pub/sub backplane for several Deno, Node or Bun processes, on
+ * node-redis (`@redis/client`): topics with local subscribers are subscribed
+ * on Redis, and every publish is relayed through it. A standalone server
+ * (`redis://`, `rediss://` for TLS, an ACL user, a database index) or a Redis
+ * Cluster with sharded pub/sub (`SSUBSCRIBE`/`SPUBLISH`, Redis 7); from a URL,
+ * or on clients the app made. When Redis is down the processes keep serving
+ * their local clients, reconnect by themselves, and log what could not be
+ * relayed.
  *
  * @example
  * ```ts ignore
  * import { defaultPubSub } from "@edgesocket/edgesocket";
  * import { createRedisBackplane } from "@edgesocket/edgesocket/redis";
- * defaultPubSub.useBackplane(createRedisBackplane({ url: "redis://127.0.0.1:6379" }));
+ * defaultPubSub.useBackplane(createRedisBackplane({ url: "rediss://app:secret@redis.internal:6380" }));
  * ```
  *
  * @module
  */
 import { Buffer } from "node:buffer";
-import { connect, type Socket } from "node:net";
+import { createClient, createCluster } from "@redis/client";
 import type { Backplane } from "../core/backplane.ts";
 import { beginWriteBatch, endWriteBatch } from "../core/write_batch.ts";
+import {
+  type ChannelListener,
+  createClusterLink,
+  createServerLink,
+  isCluster,
+  type LinkEvents,
+  type RedisClient,
+  type RedisCluster,
+  type RedisLink,
+} from "./_redis_link.ts";
 
 export type { Backplane } from "../core/backplane.ts";
+export type { RedisClient, RedisCluster } from "./_redis_link.ts";
 
-/** Options for {@linkcode createRedisBackplane}. */
+/** TLS settings for a `rediss://` URL (those of `node:tls`). */
+export interface RedisTlsOptions {
+  /** Certificate authorities to trust instead of the system's (PEM), e.g. a managed Redis's CA. */
+  ca?: string | Uint8Array | Array<string | Uint8Array>;
+  /** A client certificate (PEM), where the server asks for one. */
+  cert?: string | Uint8Array;
+  /** The client certificate's private key (PEM). */
+  key?: string | Uint8Array;
+  /** The name the server's certificate must carry (default: the URL's host). */
+  servername?: string;
+}
+
+/** Options for {@linkcode createRedisBackplane}: a `url`, or a `client` the app made. */
 export interface RedisBackplaneOptions {
-  /** `redis://[:password@]host[:port]`. */
-  url: string;
+  /**
+   * `redis://[[user]:password@]host[:port][/db]`, or `rediss://…` for TLS.
+   * With `cluster`, or given as a list, the seed nodes of a Redis Cluster
+   * (whose user, password and TLS then apply to every node).
+   */
+  url?: string | string[];
+  /** The URL is a Redis Cluster's (default: when `url` is a list). */
+  cluster?: boolean;
+  /** TLS settings for `rediss://` (a private CA, a client certificate). */
+  tls?: RedisTlsOptions;
+  /**
+   * A node-redis client the app made (`createClient()` or `createCluster()`,
+   * node-redis 5 or later) instead of `url`. The backplane connects it if it
+   * is not open, and leaves it open on `close()`.
+   */
+  client?: RedisClient | RedisCluster;
+  /**
+   * With a standalone `client`, the connection to subscribe on (default:
+   * `client.duplicate()`, closed with the backplane). A cluster subscribes
+   * through its own client.
+   */
+  subscriber?: RedisClient;
+  /**
+   * Sharded pub/sub (`SSUBSCRIBE`/`SPUBLISH`, Redis 7): each topic lives on
+   * the shard that owns its slot. Default: on for a cluster, off otherwise.
+   */
+  sharded?: boolean;
   /** Prefix of the Redis channel names (default `"edgesocket:"`). */
   prefix?: string;
   /** Where status lines go (default `console.error`). */
   log?: (line: string) => void;
-  /** Longest wait between reconnection attempts, in ms (default 5,000). */
+  /** Longest wait between reconnection attempts, in ms, with `url` (default 5,000). */
   maxRetryDelay?: number;
+  /**
+   * Bytes of publishes Redis has not answered yet; past it a publish is not
+   * relayed (counted in `unrelayed`), so a Redis that stops answering with
+   * its connection still open cannot grow the process's memory (default
+   * 64 MiB).
+   */
+  maxPendingBytes?: number;
 }
 
-/** A Redis backplane, with its state for health checks. */
+/** A Redis backplane, with its state for health checks and its client. */
 export interface RedisBackplane extends Backplane {
-  /** Whether both connections are up. */
+  /** Whether every connection is up. */
   readonly connected: boolean;
-  /** Messages that could not be relayed while Redis was down. */
+  /** Messages that could not be relayed: Redis was down, refused or did not answer in time. */
   readonly unrelayed: number;
+  /**
+   * The connection that runs commands (never the subscribing one): for keys
+   * with a TTL, Streams, anything the app shares through the same Redis.
+   * With `url`, it does not queue commands while Redis is down: they fail at
+   * once.
+   */
+  readonly client: RedisClient | RedisCluster;
 }
 
-type Reply = string | number | null | Buffer | Error | Reply[];
+const TEXT = 0x74; // "t"
+const BINARY = 0x62; // "b"
 
-/** An incremental RESP2 reader: whole replies out, however the bytes arrive. */
-class ReplyReader {
-  #buffer: Buffer = Buffer.alloc(0);
+function toBuffer(bytes: string | Uint8Array): string | Buffer {
+  return typeof bytes === "string" ? bytes : Buffer.from(bytes);
+}
 
-  push(chunk: Buffer, onReply: (reply: Reply) => void): void {
-    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
-    while (this.#buffer.length > 0) {
-      const parsed = this.#parse(0);
-      if (!parsed) return;
-      this.#buffer = this.#buffer.subarray(parsed[1]);
-      onReply(parsed[0]);
+function tlsSocketOptions(tls: RedisTlsOptions | undefined): Record<string, unknown> {
+  if (!tls) return {};
+  const { ca, cert, key, servername } = tls;
+  return {
+    ...(ca === undefined ? {} : { ca: Array.isArray(ca) ? ca.map(toBuffer) : toBuffer(ca) }),
+    ...(cert === undefined ? {} : { cert: toBuffer(cert) }),
+    ...(key === undefined ? {} : { key: toBuffer(key) }),
+    ...(servername === undefined ? {} : { servername }),
+  };
+}
+
+function describeUrl(url: URL): string {
+  return `${url.hostname}:${url.port || 6379}`;
+}
+
+function describeClient(client: RedisClient | RedisCluster): string {
+  if (isCluster(client)) return "Redis Cluster";
+  const socket = client.options?.socket as { host?: string; port?: number } | undefined;
+  if (client.options?.url) return describeUrl(new URL(client.options.url));
+  return `${socket?.host ?? "localhost"}:${socket?.port ?? 6379}`;
+}
+
+// The clients a URL asks for.
+function createFromUrl(
+  options: RedisBackplaneOptions,
+  events: LinkEvents,
+): { link: RedisLink; connect: () => Promise<unknown>; where: string } {
+  const urls = Array.isArray(options.url) ? options.url : [options.url as string];
+  const parsed = urls.map((url) => new URL(url));
+  const secure = parsed[0].protocol === "rediss:";
+  if (parsed.some((url) => url.protocol !== "redis:" && url.protocol !== "rediss:")) {
+    throw new TypeError(`Redis URL must start with redis:// or rediss://: ${urls.join(", ")}`);
+  }
+  if (options.tls && !secure) throw new TypeError("Redis TLS options need a rediss:// URL");
+  const maxRetryDelay = options.maxRetryDelay ?? 5000;
+  const socket = {
+    ...(secure ? { tls: true as const, ...tlsSocketOptions(options.tls) } : {}),
+    reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, maxRetryDelay),
+  };
+  const where = describeUrl(parsed[0]);
+  if (options.cluster ?? Array.isArray(options.url)) {
+    const db = parsed.find((url) => url.pathname.length > 1 && url.pathname !== "/0");
+    if (db) throw new TypeError(`Redis Cluster has only database 0: ${db.href}`);
+    const first = parsed[0];
+    const cluster = createCluster({
+      rootNodes: urls.map((url) => ({ url })),
+      // Discovered nodes take none of the seed URLs' settings.
+      defaults: {
+        ...(first.username ? { username: decodeURIComponent(first.username) } : {}),
+        ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
+        disableOfflineQueue: true,
+        socket,
+      },
+    }) as unknown as RedisCluster;
+    const link = createClusterLink({
+      cluster,
+      owned: true,
+      sharded: options.sharded ?? true,
+      events,
+    });
+    return { link, connect: () => cluster.connect(), where };
+  }
+  const publisher = createClient({
+    url: urls[0],
+    disableOfflineQueue: true,
+    socket,
+  }) as unknown as RedisClient;
+  // Subscriptions wait for the connection instead of failing.
+  const subscriber = publisher.duplicate({ disableOfflineQueue: false });
+  const link = createServerLink({
+    publisher,
+    subscriber,
+    owned: new Set([publisher, subscriber]),
+    sharded: options.sharded ?? false,
+    where,
+    events,
+  });
+  return {
+    link,
+    connect: () => Promise.all([publisher.connect(), subscriber.connect()]),
+    where,
+  };
+}
+
+// The link over clients the app made.
+function createFromClient(
+  options: RedisBackplaneOptions,
+  events: LinkEvents,
+): { link: RedisLink; connect: () => Promise<unknown>; where: string } {
+  const client = options.client as RedisClient | RedisCluster;
+  const where = describeClient(client);
+  const open = (c: RedisClient | RedisCluster) => c.isOpen ? Promise.resolve() : c.connect();
+  if (isCluster(client)) {
+    if (options.subscriber) {
+      throw new TypeError("A Redis Cluster subscribes through its own client");
     }
-  }
-
-  #parse(at: number): [Reply, number] | undefined {
-    const buf = this.#buffer;
-    const lineEnd = buf.indexOf("\r\n", at);
-    if (lineEnd === -1) return undefined;
-    const line = buf.toString("latin1", at + 1, lineEnd);
-    const next = lineEnd + 2;
-    switch (buf[at]) {
-      case 0x2b: // +
-        return [line, next];
-      case 0x2d: // -
-        return [new Error(line), next];
-      case 0x3a: // :
-        return [Number(line), next];
-      case 0x24: { // $
-        const length = Number(line);
-        if (length < 0) return [null, next];
-        if (buf.length < next + length + 2) return undefined;
-        return [buf.subarray(next, next + length), next + length + 2];
-      }
-      case 0x2a: { // *
-        const count = Number(line);
-        if (count < 0) return [null, next];
-        const items: Reply[] = [];
-        let pos = next;
-        for (let i = 0; i < count; i++) {
-          const item = this.#parse(pos);
-          if (!item) return undefined;
-          items.push(item[0]);
-          pos = item[1];
-        }
-        return [items, pos];
-      }
-      default:
-        throw new Error(`Unexpected Redis reply byte ${buf[at]}`);
-    }
-  }
-}
-
-function encodeCommand(args: Array<string | Uint8Array>): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
-  for (const arg of args) {
-    const bytes = typeof arg === "string"
-      ? Buffer.from(arg)
-      : Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength);
-    parts.push(Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from("\r\n"));
-  }
-  return Buffer.concat(parts);
-}
-
-/** One Redis connection that reconnects with backoff. */
-class RedisLink {
-  #socket: Socket | undefined;
-  #up = false;
-  #closed = false;
-  #delay = 100;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(
-    readonly name: string,
-    readonly options: {
-      host: string;
-      port: number;
-      password?: string;
-      maxRetryDelay: number;
-      log: (line: string) => void;
-      onUp: () => void;
-      onDown: (wasUp: boolean) => void;
-      onReply: (reply: Reply) => void;
-    },
-  ) {
-    this.#connect();
-  }
-
-  get up(): boolean {
-    return this.#up;
-  }
-
-  send(args: Array<string | Uint8Array>): boolean {
-    if (!this.#up || !this.#socket) return false;
-    this.#socket.write(encodeCommand(args));
-    return true;
-  }
-
-  close(): void {
-    this.#closed = true;
-    clearTimeout(this.#timer);
-    this.#socket?.destroy();
-  }
-
-  #connect(): void {
-    const { host, port } = this.options;
-    const reader = new ReplyReader();
-    const socket = connect({ host, port });
-    this.#socket = socket;
-    socket.setNoDelay(true);
-    socket.on("connect", () => {
-      this.#up = true;
-      this.#delay = 100;
-      if (this.options.password) socket.write(encodeCommand(["AUTH", this.options.password]));
-      this.options.onUp();
+    const link = createClusterLink({
+      cluster: client,
+      owned: false,
+      sharded: options.sharded ?? true,
+      events,
     });
-    socket.on("data", (chunk: Buffer) => {
-      // The messages of one read reach their subscribers in one batch: one
-      // writev per socket where the transport can hold writes.
-      beginWriteBatch();
-      try {
-        reader.push(chunk, this.options.onReply);
-      } catch (error) {
-        this.options.log(`redis backplane (${this.name}): ${(error as Error).message}`);
-        socket.destroy();
-      } finally {
-        endWriteBatch();
-      }
-    });
-    socket.on("error", () => {}); // "close" follows and reports it
-    socket.on("close", () => {
-      const wasUp = this.#up;
-      this.#up = false;
-      if (this.#closed) return;
-      this.options.onDown(wasUp);
-      this.#timer = setTimeout(() => this.#connect(), this.#delay);
-      this.#delay = Math.min(this.#delay * 2, this.options.maxRetryDelay);
-    });
+    return { link, connect: () => open(client), where };
   }
+  const subscriber = options.subscriber ?? client.duplicate();
+  const link = createServerLink({
+    publisher: client,
+    subscriber,
+    owned: new Set(options.subscriber ? [] : [subscriber]),
+    sharded: options.sharded ?? false,
+    where,
+    events,
+  });
+  return { link, connect: () => Promise.all([open(client), open(subscriber)]), where };
 }
 
 /**
  * Creates a Redis pub/sub backplane. Each process gets a random origin id, so
  * a message is delivered once to each subscriber, never twice (its own
  * process delivers locally and ignores Redis's copy); order from one
- * publisher is kept (one connection publishes, in order).
+ * publisher is kept (one connection publishes to a topic, in order).
  *
- * @param options The Redis URL, a channel prefix and a logger.
+ * @param options A URL (or a client the app made), a channel prefix and a logger.
  * @returns The backplane: pass it to `PubSub.useBackplane()`.
+ * @throws {TypeError} When neither or both of `url` and `client` are given, the URL is not
+ *   `redis://` or `rediss://`, TLS options come with `redis://`, or a cluster URL names a
+ *   database other than 0.
  *
- * @example
+ * @example From a URL
  * ```ts ignore
  * const backplane = createRedisBackplane({ url: Deno.env.get("REDIS_URL")! });
  * defaultPubSub.useBackplane(backplane);
  * ```
+ *
+ * @example A Redis Cluster, sharded pub/sub
+ * ```ts ignore
+ * const backplane = createRedisBackplane({
+ *   url: ["rediss://app:secret@node-1:6379", "rediss://app:secret@node-2:6379"],
+ *   tls: { ca: await Deno.readTextFile("ca.pem") },
+ * });
+ * ```
+ *
+ * @example On clients the app made
+ * ```ts ignore
+ * import { createClient } from "redis";
+ * const client = createClient({ url: "redis://127.0.0.1:6379" });
+ * await client.connect();
+ * const backplane = createRedisBackplane({ client, subscriber: client.duplicate() });
+ * ```
  */
 export function createRedisBackplane(options: RedisBackplaneOptions): RedisBackplane {
-  const url = new URL(options.url);
+  if ((options.url === undefined) === (options.client === undefined)) {
+    throw new TypeError("Redis backplane needs either url or client");
+  }
   const prefix = options.prefix ?? "edgesocket:";
   const log = options.log ?? ((line: string) => console.error(line));
+  const maxPendingBytes = options.maxPendingBytes ?? 64 * 1024 * 1024;
   const origin = Buffer.from(crypto.getRandomValues(new Uint8Array(8)));
-  const topics = new Set<string>();
+  const listeners = new Map<string, ChannelListener>();
   let deliver: (topic: string, data: string | Uint8Array) => void = () => {};
   let unrelayed = 0;
   let unrelayedInOutage = 0;
-  let outage = false;
-  const where = `${url.hostname}:${url.port || 6379}`;
-  const common = {
-    host: url.hostname,
-    port: Number(url.port || 6379),
-    password: url.password ? decodeURIComponent(url.password) : undefined,
-    maxRetryDelay: options.maxRetryDelay ?? 5000,
-    log,
+  let pendingBytes = 0;
+  let outage: string | undefined;
+  let everUp = false;
+  let closed = false;
+  let batching = false;
+
+  const countUnrelayed = () => {
+    unrelayed++;
+    unrelayedInOutage++;
   };
-  const noteDown = (wasUp: boolean) => {
-    if (!outage) {
-      outage = true;
+  const events: LinkEvents = {
+    onDown(where, reason) {
+      if (outage !== undefined || closed) return;
+      outage = where;
+      const why = reason?.message ? ` (${reason.message})` : "";
       log(
         `redis backplane: ${
-          wasUp ? "lost" : "cannot reach"
-        } ${where}; serving local clients only, retrying`,
+          everUp ? "lost" : "cannot reach"
+        } ${where}${why}; serving local clients only, retrying`,
       );
-    }
-  };
-  const noteUp = () => {
-    if (outage && pub.up && sub.up) {
-      outage = false;
+    },
+    onUp() {
+      if (!link?.up || closed) return;
+      everUp = true;
+      // Ask again for what is not subscribed yet (a SUBSCRIBE that failed
+      // with its connection); node-redis sends nothing for the others.
+      for (const [topic, listener] of listeners) subscribeChannel(topic, listener);
+      if (outage === undefined) return;
       log(
-        `redis backplane: reconnected to ${where}; ${unrelayedInOutage} message(s) could not be relayed meanwhile`,
+        `redis backplane: reconnected to ${outage}; ${unrelayedInOutage} message(s) could not be relayed meanwhile`,
       );
+      outage = undefined;
       unrelayedInOutage = 0;
-    }
+    },
   };
-  const pub = new RedisLink("publish", {
-    ...common,
-    onUp: noteUp,
-    onDown: noteDown,
-    onReply: (reply) => {
-      if (reply instanceof Error) log(`redis backplane: ${reply.message}`);
-    },
-  });
-  const sub = new RedisLink("subscribe", {
-    ...common,
-    onUp: () => {
-      if (topics.size > 0) sub.send(["SUBSCRIBE", ...[...topics].map((t) => prefix + t)]);
-      noteUp();
-    },
-    onDown: noteDown,
-    onReply: (reply) => {
-      if (!Array.isArray(reply) || reply.length !== 3) return;
-      const [kind, channel, payload] = reply;
-      if (!(kind instanceof Buffer) || kind.toString() !== "message") return;
-      if (!(payload instanceof Buffer) || payload.length < 9 || !(channel instanceof Buffer)) {
+  const { link, connect, where } = options.client
+    ? createFromClient(options, events)
+    : createFromUrl(options, events);
+
+  const endBatch = () => {
+    batching = false;
+    endWriteBatch();
+  };
+  const receive = (topic: string, payload: Buffer) => {
+    if (payload.length < 9 || origin.compare(payload, 0, 8) === 0) return; // ours: delivered locally
+    if (!batching) {
+      // The messages node-redis parses from one read reach their subscribers
+      // in one batch: one writev per socket where the transport can hold
+      // writes. The parser hands them over synchronously, so the batch ends
+      // in the microtask after the read.
+      batching = true;
+      beginWriteBatch();
+      queueMicrotask(endBatch);
+    }
+    const body = payload.subarray(9);
+    deliver(topic, payload[8] === TEXT ? body.toString("utf8") : new Uint8Array(body));
+  };
+  const subscribeChannel = (topic: string, listener: ChannelListener) => {
+    link.subscribe(prefix + topic, listener).catch(() => {}); // asked again on the next "ready"
+  };
+
+  // A cluster's first connection discovers the slots; node-redis does not
+  // retry it by itself.
+  let retryDelay = 100;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  const start = () => {
+    connect().then(() => events.onUp(), (error: Error) => {
+      if (closed) return;
+      events.onDown(where, error);
+      if (!isCluster(link.client)) {
+        log(`redis backplane: ${error.message}`);
         return;
       }
-      if (payload.subarray(0, 8).equals(origin)) return; // our own: delivered locally already
-      const topic = channel.toString().slice(prefix.length);
-      const body = payload.subarray(9);
-      deliver(topic, payload[8] === 0x74 ? body.toString("utf8") : new Uint8Array(body));
-    },
-  });
+      retryTimer = setTimeout(start, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, options.maxRetryDelay ?? 5000);
+    });
+  };
+  start();
+
   return {
     get connected() {
-      return pub.up && sub.up;
+      return link.up;
     },
     get unrelayed() {
       return unrelayed;
     },
+    client: link.client,
     publish(topic, data) {
-      const body = typeof data === "string" ? Buffer.from(data) : data;
-      const payload = Buffer.concat([
-        origin,
-        Buffer.from(typeof data === "string" ? "t" : "b"),
-        body,
-      ]);
-      if (!pub.send(["PUBLISH", prefix + topic, payload])) {
-        unrelayed++;
-        unrelayedInOutage++;
+      const text = typeof data === "string";
+      const size = text ? Buffer.byteLength(data) : data.byteLength;
+      if (!link.canPublish || pendingBytes + size > maxPendingBytes) {
+        countUnrelayed();
+        return;
       }
+      const payload = Buffer.allocUnsafe(9 + size);
+      origin.copy(payload, 0);
+      payload[8] = text ? TEXT : BINARY;
+      if (text) payload.write(data, 9);
+      else payload.set(data, 9);
+      pendingBytes += size;
+      link.publish(prefix + topic, payload).then(
+        () => (pendingBytes -= size),
+        () => {
+          pendingBytes -= size;
+          countUnrelayed();
+        },
+      );
     },
     subscribe(topic) {
-      topics.add(topic);
-      sub.send(["SUBSCRIBE", prefix + topic]);
+      if (listeners.has(topic)) return;
+      const listener: ChannelListener = (message) => receive(topic, message);
+      listeners.set(topic, listener);
+      subscribeChannel(topic, listener);
     },
     unsubscribe(topic) {
-      topics.delete(topic);
-      sub.send(["UNSUBSCRIBE", prefix + topic]);
+      const listener = listeners.get(topic);
+      if (!listener) return;
+      listeners.delete(topic);
+      if (link.canPublish) link.unsubscribe(prefix + topic, listener).catch(() => {});
     },
     onMessage(fn) {
       deliver = fn;
     },
-    close() {
-      pub.close();
-      sub.close();
+    async close() {
+      closed = true;
+      clearTimeout(retryTimer);
+      if (options.client && link.canPublish) {
+        // The app's clients stay open: leave them without our channels.
+        await Promise.allSettled(
+          [...listeners].map(([topic, listener]) => link.unsubscribe(prefix + topic, listener)),
+        );
+      }
+      listeners.clear();
+      await link.close();
     },
   };
 }

@@ -98,6 +98,9 @@ Deno.test({
     await new Promise((r) => setTimeout(r, 500));
     plane.close();
     assert.equal(logs.length, 1, logs.join("\n"));
-    assert.match(logs[0], /cannot reach 127.0.0.1:1; serving local clients only, retrying/);
+    assert.match(
+      logs[0],
+      /cannot reach 127\.0\.0\.1:1 \(.*ECONNREFUSED.*\); serving local clients only, retrying/,
+    );
   },
 });

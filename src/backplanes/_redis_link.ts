@@ -1,0 +1,216 @@
+/**
+ * What the Redis backplane needs of node-redis, the same for a standalone
+ * server (a publishing and a subscribing connection) and a Redis Cluster
+ * (one cluster client; node-redis opens a subscribing connection per shard).
+ *
+ * @module
+ */
+import type { Buffer } from "node:buffer";
+import type { EventEmitter } from "node:events";
+import type {
+  RedisClientType,
+  RedisClusterType,
+  RedisFunctions,
+  RedisModules,
+  RedisScripts,
+  RespVersions,
+  TypeMapping,
+} from "@redis/client";
+
+/** A node-redis client (`createClient()`), whatever its modules, scripts and RESP version. */
+export type RedisClient = RedisClientType<
+  RedisModules,
+  RedisFunctions,
+  RedisScripts,
+  RespVersions,
+  TypeMapping
+>;
+
+/** A node-redis Redis Cluster client (`createCluster()`). */
+export type RedisCluster = RedisClusterType<
+  RedisModules,
+  RedisFunctions,
+  RedisScripts,
+  RespVersions,
+  TypeMapping
+>;
+
+/** Receives one channel's messages as bytes. */
+export type ChannelListener = (message: Buffer) => void;
+
+/** What the link tells the backplane. */
+export interface LinkEvents {
+  /** A connection to `where` failed or was lost, for `reason` where node-redis says. */
+  onDown(where: string, reason?: Error): void;
+  /** A connection came up: every subscription should be asked for again. */
+  onUp(): void;
+}
+
+/** The backplane's view of its Redis connections. */
+export interface RedisLink {
+  /** The connection that runs commands (never in subscriber mode). */
+  readonly client: RedisClient | RedisCluster;
+  /** Whether every connection is up. */
+  readonly up: boolean;
+  /** Whether a publish can be sent now (with a cluster, some shard may still be down). */
+  readonly canPublish: boolean;
+  publish(channel: string, payload: Buffer): Promise<unknown>;
+  subscribe(channel: string, listener: ChannelListener): Promise<unknown>;
+  unsubscribe(channel: string, listener: ChannelListener): Promise<unknown>;
+  /** Stops listening to the clients; closes the ones the backplane made. */
+  close(): Promise<void>;
+}
+
+type Handler = Parameters<EventEmitter["on"]>[1];
+type UnsubscribeListener = Parameters<RedisCluster["unsubscribe"]>[1];
+
+// Listens to an emitter until the returned function is called.
+function listen(emitter: EventEmitter, handlers: Record<string, Handler>): () => void {
+  for (const [event, handler] of Object.entries(handlers)) emitter.on(event, handler);
+  return () => {
+    for (const [event, handler] of Object.entries(handlers)) emitter.off(event, handler);
+  };
+}
+
+/**
+ * Whether a node-redis client is a cluster's.
+ *
+ * @param client The client.
+ * @returns `true` for `createCluster()`'s.
+ */
+export function isCluster(client: RedisClient | RedisCluster): client is RedisCluster {
+  return "masters" in client;
+}
+
+async function closeClient(client: RedisClient | RedisCluster): Promise<void> {
+  // close() waits for the replies still due; a client that is reconnecting
+  // would wait for Redis to come back.
+  if (!client.isOpen) return;
+  if (client.isReady) await client.close().catch(() => client.destroy());
+  else client.destroy();
+}
+
+/**
+ * A standalone server: one connection publishes, a second one subscribes
+ * (RESP2 forbids other commands on a subscribed connection).
+ *
+ * @param options The two clients, which of them the backplane owns, and
+ *   whether topics use sharded pub/sub.
+ * @returns The link.
+ */
+export function createServerLink(options: {
+  publisher: RedisClient;
+  subscriber: RedisClient;
+  owned: Set<RedisClient>;
+  sharded: boolean;
+  where: string;
+  events: LinkEvents;
+}): RedisLink {
+  const { publisher, subscriber, owned, sharded, where, events } = options;
+  // Publishes carry no per-command timer (an AbortSignal each, a third of a
+  // publish's cost in node-redis 6): the backplane bounds what is unanswered.
+  const fast = publisher.withCommandOptions({ timeout: 0 });
+  const stops = [publisher, subscriber].map((client) =>
+    listen(client, {
+      error: (error: Error) => events.onDown(where, error),
+      reconnecting: () => events.onDown(where),
+      ready: () => events.onUp(),
+    })
+  );
+  return {
+    client: publisher,
+    get up() {
+      return publisher.isReady && subscriber.isReady;
+    },
+    get canPublish() {
+      return publisher.isReady;
+    },
+    publish: (channel, payload) =>
+      sharded ? fast.sPublish(channel, payload) : fast.publish(channel, payload),
+    subscribe: (channel, listener) =>
+      sharded
+        ? subscriber.sSubscribe(channel, listener, true)
+        : subscriber.subscribe(channel, listener, true),
+    unsubscribe: (channel, listener) =>
+      sharded
+        ? subscriber.sUnsubscribe(channel, listener, true)
+        : subscriber.unsubscribe<true>(channel, listener, true),
+    async close() {
+      for (const stop of stops) stop();
+      await Promise.allSettled(
+        [...new Set([publisher, subscriber])].map((client) =>
+          owned.has(client) ? closeClient(client) : Promise.resolve()
+        ),
+      );
+    },
+  };
+}
+
+/**
+ * A Redis Cluster: publishes go to the shard that owns the channel's slot
+ * (`SPUBLISH`), and node-redis subscribes on that shard (`SSUBSCRIBE`),
+ * following slots when they move.
+ *
+ * @param options The cluster client, whether the backplane owns it, and
+ *   whether topics use sharded pub/sub.
+ * @returns The link.
+ */
+export function createClusterLink(options: {
+  cluster: RedisCluster;
+  owned: boolean;
+  sharded: boolean;
+  events: LinkEvents;
+}): RedisLink {
+  const { cluster, owned, sharded, events } = options;
+  const fast = cluster.withCommandOptions({ timeout: 0 });
+  // node-redis freezes one info object per node connection (the command one,
+  // the subscribing one), so the set counts connections, not addresses.
+  const down = new Set<object>();
+  const lost = (info: { host?: string; port?: number }, reason?: Error) => {
+    down.add(info);
+    events.onDown(`${info.host}:${info.port}`, reason);
+  };
+  const stop = listen(cluster, {
+    "error": () => {},
+    "node-error": (error: Error, info: { host?: string; port?: number }) => lost(info, error),
+    "node-reconnecting": (info: { host?: string; port?: number }) => lost(info),
+    "node-ready": (info: object) => {
+      down.delete(info);
+      events.onUp();
+    },
+    "node-disconnect": (info: object) => {
+      // Ended for good (closed, or dropped after a topology change).
+      down.delete(info);
+      events.onUp();
+    },
+  });
+  return {
+    client: cluster,
+    get up() {
+      return cluster.isReady && down.size === 0;
+    },
+    get canPublish() {
+      return cluster.isReady;
+    },
+    publish: (channel, payload) =>
+      sharded ? fast.sPublish(channel, payload) : fast.publish(channel, payload),
+    // Before the slots are known node-redis throws; the backplane asks again
+    // when the cluster is up.
+    subscribe: (channel, listener) =>
+      !cluster.isReady
+        ? Promise.resolve()
+        : sharded
+        ? cluster.sSubscribe(channel, listener, true)
+        : cluster.subscribe(channel, listener, true),
+    unsubscribe: (channel, listener) =>
+      sharded
+        ? cluster.sUnsubscribe(channel, listener, true)
+        // Typed for either mode in node-redis 6 (its standalone client and
+        // SUNSUBSCRIBE take the buffer-mode listener).
+        : cluster.unsubscribe(channel, listener as UnsubscribeListener, true),
+    async close() {
+      stop();
+      if (owned) await closeClient(cluster);
+    },
+  };
+}
