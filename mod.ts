@@ -1,58 +1,62 @@
 /**
- * edgesocket: one Hono WebSocket handler for every runtime. The native
- * upgrade on Deno, Cloudflare Workers and Bun; a pure-TypeScript RFC 6455
- * codec on Node.js and any raw byte stream.
+ * edgesocket: Hono's WebSocket helper for every runtime. The native upgrade
+ * on Deno, Cloudflare Workers and Bun; a pure-TypeScript RFC 6455 codec on
+ * Node.js and any raw byte stream. Hono's types (`WSEvents`, `WSContext`,
+ * the RPC client's `$ws()`) and Hono's behaviour, plus topics, per-socket
+ * data, limits and graceful shutdown.
  *
- * @example An echo route, the same on every runtime
- * ```ts ignore
+ * This is the face app authors use. What runtime adapters need lives in
+ * `@edgesocket/edgesocket/adapter`; the codec in `@edgesocket/edgesocket/codec`.
+ *
+ * @example An echo route and a room, the same on every runtime
+ * ```ts
  * import { Hono } from "hono";
  * import { upgradeWebSocket } from "@edgesocket/edgesocket";
  *
- * const app = new Hono();
- * app.get("/echo", upgradeWebSocket(() => ({
- *   onMessage(event, ws) {
- *     ws.send(event.data as string);
- *   },
- * })));
+ * const app = new Hono()
+ *   .get("/echo", upgradeWebSocket(() => ({
+ *     onMessage: (event, ws) => ws.send(event.data as string),
+ *   })))
+ *   .get("/room/:name", upgradeWebSocket((c) => {
+ *     const topic = `room:${c.req.param("name")}`;
+ *     return {
+ *       onOpen: (_event, ws) => ws.subscribe(topic),
+ *       onMessage: (event, ws) => ws.publish(topic, event.data as string),
+ *     };
+ *   }));
  * export default app;
  * ```
  *
  * @module
  */
 export {
-  registerRuntimeAdapter,
-  type UpgradeContext,
+  type UpgradeResponse,
+  type UpgradeWebSocket,
   upgradeWebSocket,
   type UpgradeWebSocketOptions,
 } from "./src/hono/upgrade_web_socket.ts";
-export { WebSocketContext } from "./src/core/web_socket_context.ts";
-export { type WebSocketEvents, WebSocketSession } from "./src/core/web_socket_session.ts";
 export {
-  WebSocketConnection,
-  type WebSocketConnectionHandler,
-  type WebSocketConnectionOptions,
-  type WebSocketEventMap,
-  type WebSocketListener,
-} from "./src/core/web_socket_connection.ts";
-export type { ByteTransport } from "./src/core/byte_transport.ts";
-export type { Backplane } from "./src/core/backplane.ts";
-export type { SocketDriver } from "./src/core/socket_driver.ts";
-export type { RuntimeTopics } from "./src/core/runtime_topics.ts";
+  WebSocketContext,
+  type WebSocketReadyState,
+  type WebSocketSendOptions,
+} from "./src/core/web_socket_context.ts";
+export type { WebSocketEvents } from "./src/core/web_socket_session.ts";
+export type {
+  BinaryType,
+  MessageData,
+  WebSocketCloseEvent,
+  WebSocketDrainEvent,
+  WebSocketErrorEvent,
+  WebSocketMessageEvent,
+  WebSocketOpenEvent,
+} from "./src/core/web_socket_events.ts";
+export type { SendData } from "./src/core/send_data.ts";
 export {
   closeAllConnections,
   type CloseAllOptions,
   openConnectionCount,
-  type TrackedSession,
 } from "./src/core/session_registry.ts";
 export {
-  type AcceptedUpgrade,
-  type ConnectionLimits,
-  RUNTIME_ADAPTER,
-  type RuntimeAdapter,
-} from "./src/core/runtime_adapter.ts";
-export { type SendData, toBytes } from "./src/core/send_data.ts";
-export {
-  assertTopic,
   defaultPubSub,
   MAX_TOPIC_LENGTH,
   publish,
@@ -61,29 +65,11 @@ export {
   type Subscriber,
   subscriberCount,
 } from "./src/core/pub_sub.ts";
-export {
-  type BinaryType,
-  createCloseEvent,
-  createErrorEvent,
-  createMessageEvent,
-  type MessageData,
-  type WebSocketCloseEvent,
-  type WebSocketDrainEvent,
-  type WebSocketErrorEvent,
-  type WebSocketMessageEvent,
-  type WebSocketOpenEvent,
-} from "./src/core/web_socket_events.ts";
+export type { Backplane } from "./src/core/backplane.ts";
 export {
   CloseCode,
-  type DeflateEngine,
-  type DeflateStream,
-  type DeflateStreamOptions,
-  type ExtensionOffer,
   HandshakeError,
-  PerMessageDeflate,
-  type PerMessageDeflateNegotiation,
   type PerMessageDeflateOptions,
   ProtocolError,
-  type ProtocolHandler,
   type ProtocolSelector,
 } from "./src/codec/mod.ts";

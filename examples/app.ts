@@ -316,7 +316,7 @@ export function createApp(options: ChatAppOptions = {}): Hono<ChatEnv> {
       }
       await next();
     },
-    options.chatSocket ?? upgradeWebSocket<ChatConnection, Context<ChatEnv>>((c) => {
+    options.chatSocket ?? upgradeWebSocket<ChatConnection, ChatEnv>((c) => {
       // This socket's place in its room, once it has joined.
       let member: ChatMember | undefined;
       let joined: Promise<void> = Promise.resolve();

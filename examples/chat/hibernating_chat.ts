@@ -5,7 +5,7 @@
  * attachments (`ws.data`), each room is a topic, and the history is in the
  * object's storage, so a wake-up finds the rooms as they were.
  */
-import type { Context, MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
 import {
   DurableObjectWebSockets,
   type DurableObjectWebSocketState,
@@ -53,7 +53,7 @@ export interface HibernatingChatOptions {
   otherConnections?: () => number;
 }
 
-type Ws = WebSocketContext<HibernatingChatConnection>;
+type Ws = WebSocketContext<HibernatingChatConnection, WebSocket>;
 
 const topicOf = (room: string) => `room:${room}`;
 
@@ -117,7 +117,7 @@ export class HibernatingChat {
    * @returns The middleware.
    */
   upgrade(): MiddlewareHandler<ChatEnv> {
-    return this.sockets.upgradeWebSocket<Context<ChatEnv>>({
+    return this.sockets.upgradeWebSocket<ChatEnv>({
       data: (c) => ({ user: c.get("user"), room: c.req.param("room")!, since: Date.now() }),
       topics: (data) => [topicOf(data.room)],
       maxMessageSize: this.#maxMessageSize,

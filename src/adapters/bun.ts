@@ -8,7 +8,8 @@
  * `idleTimeout` and `sendPings`. The default {@linkcode websocket} takes the
  * routes' defaults (64 MiB, 120 s, pings on); a route's smaller
  * `maxMessageSize` is still enforced per route by the session, while a route
- * limit above the server's needs {@linkcode createBunWebSocket}.
+ * limit above the server's needs `createBunWebSocket()` from
+ * `@edgesocket/edgesocket/bun`.
  *
  * @example With `bun run`
  * ```ts ignore
@@ -21,7 +22,7 @@
  *
  * @module
  */
-import { CloseCode, DEFAULT_MAX_MESSAGE_SIZE } from "../codec/mod.ts";
+import { CloseCode, DEFAULT_MAX_MESSAGE_SIZE, ProtocolError } from "../codec/mod.ts";
 import type { AcceptedUpgrade, RuntimeAdapter } from "../core/runtime_adapter.ts";
 import type { RuntimeTopics } from "../core/runtime_topics.ts";
 import type { SocketDriver } from "../core/socket_driver.ts";
@@ -39,8 +40,8 @@ export interface BunServerWebSocket {
   readonly readyState: number;
   /** How Bun hands over binary messages. */
   binaryType?: "nodebuffer" | "arraybuffer" | "uint8array";
-  /** Sends a message; a string as text. */
-  send(data: string | Uint8Array | ArrayBuffer): number;
+  /** Sends a message; a string as text; `compress` where `perMessageDeflate` is on. */
+  send(data: string | Uint8Array | ArrayBuffer, compress?: boolean): number;
   /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
   /** Sends a ping. */
@@ -77,7 +78,7 @@ export interface BunWebSocketHandler {
   drain(ws: BunServerWebSocket): void;
 }
 
-/** Options for {@linkcode createBunWebSocket}. */
+/** Options for {@linkcode createBunWebSocketHandler} (and `createBunWebSocket()`). */
 export interface BunWebSocketOptions {
   /** Largest message on this server, in bytes (default 64 MiB, the routes' default). */
   maxPayloadLength?: number;
@@ -172,6 +173,8 @@ export function isBun(env: unknown): boolean {
  */
 export const bunAdapter: RuntimeAdapter = {
   name: "bun",
+  // Its runtime has no per-route limit: the session checks each message.
+  enforcesMessageSize: false,
   upgrade({ request, env, protocol, limits, session }: AcceptedUpgrade): Response {
     let upgraded: boolean;
     try {
@@ -203,11 +206,13 @@ export const bunAdapter: RuntimeAdapter = {
  *
  * @example Routes that take messages up to 256 MiB
  * ```ts ignore
- * const websocket = createBunWebSocket({ maxPayloadLength: 256 * 1024 * 1024 });
+ * const websocket = createBunWebSocketHandler({ maxPayloadLength: 256 * 1024 * 1024 });
  * export default { fetch: app.fetch, websocket };
  * ```
  */
-export function createBunWebSocket(options: BunWebSocketOptions = {}): BunWebSocketHandler {
+export function createBunWebSocketHandler(
+  options: BunWebSocketOptions = {},
+): BunWebSocketHandler {
   const maxPayloadLength = options.maxPayloadLength ?? DEFAULT_MAX_MESSAGE_SIZE;
   let warned = false;
   return {
@@ -234,8 +239,18 @@ export function createBunWebSocket(options: BunWebSocketOptions = {}): BunWebSoc
     },
     close(ws, code, reason) {
       const state = ws.data;
+      if (!(state instanceof BunSocketState)) return;
       // Bun reports no wasClean: 1006 is the code for a lost connection.
-      if (state instanceof BunSocketState) state.session.close(code, reason, code !== 1006);
+      // When Bun failed the connection itself (the peer broke the protocol)
+      // it sent the right code but reports 1006 with its reason: the
+      // session hears the code sent, after the error, as on Node.
+      if (code === 1006 && reason !== "") {
+        const sent = failureCode(reason);
+        state.session.error(new ProtocolError(sent, reason));
+        state.session.close(sent, reason, false);
+        return;
+      }
+      state.session.close(code, reason, code !== 1006);
     },
     drain(ws) {
       const state = ws.data;
@@ -244,6 +259,14 @@ export function createBunWebSocket(options: BunWebSocketOptions = {}): BunWebSoc
       if (state instanceof BunSocketState && ws.getBufferedAmount() === 0) state.session.drain();
     },
   };
+}
+
+// The code Bun sent for its own failure, from the reason it reports
+// ("Received invalid UTF-8", "Received too big message" …).
+function failureCode(reason: string): number {
+  if (/utf-?8/i.test(reason)) return CloseCode.InvalidPayload;
+  if (/too big message|message too big/i.test(reason)) return CloseCode.MessageTooBig;
+  return CloseCode.ProtocolError;
 }
 
 // A class, not an object literal with getters, which V8 would keep as a
@@ -259,12 +282,12 @@ class BunDriver implements SocketDriver {
     this.topics = topics;
   }
 
-  send(data: string | Uint8Array | ArrayBuffer): void {
+  send(data: string | Uint8Array | ArrayBuffer, compress?: boolean): void {
     // 0 for a non-empty message: Bun dropped it, the queue being past
     // backpressureLimit. Other runtimes never drop a send, so the loss is
     // made visible: 1013.
     if (
-      this.raw.send(data) === 0 &&
+      this.raw.send(data, compress) === 0 &&
       (typeof data === "string" ? data.length : data.byteLength) > 0 &&
       this.raw.readyState === 1
     ) {
@@ -299,4 +322,4 @@ class BunDriver implements SocketDriver {
  * export default { fetch: app.fetch, websocket };
  * ```
  */
-export const websocket: BunWebSocketHandler = createBunWebSocket();
+export const websocket: BunWebSocketHandler = createBunWebSocketHandler();

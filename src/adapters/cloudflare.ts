@@ -55,6 +55,8 @@ export function isCloudflare(): boolean {
  */
 export const cloudflareAdapter: RuntimeAdapter = {
   name: "cloudflare",
+  // Its runtime has no per-route limit: the session checks each message.
+  enforcesMessageSize: false,
   upgrade({ protocol, session }: AcceptedUpgrade): Response {
     const pair = new WebSocketPair();
     const client = pair[0];

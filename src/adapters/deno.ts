@@ -53,6 +53,8 @@ export function isDeno(): boolean {
  */
 export const denoAdapter: RuntimeAdapter = {
   name: "deno",
+  // Its runtime has no per-route limit: the session checks each message.
+  enforcesMessageSize: false,
   upgrade({ request, protocol, limits, session }: AcceptedUpgrade): Response {
     if (draining) {
       return new Response("Server shutting down: try again later\n", {
@@ -82,14 +84,20 @@ export const denoAdapter: RuntimeAdapter = {
     };
     socket.onclose = (event) => {
       // A peer gone without a close frame is "Unexpected EOF" and code 0
-      // on Deno: the other runtimes report only a 1006 close.
+      // on Deno: the other runtimes report only a 1006 close, no error. A
+      // protocol violation is an error event, then the same code 0.
       const code = event.code || 1006;
-      if (failure !== undefined && code !== 1006) session.error(failure);
+      if (failure !== undefined && !isEndOfStream(failure)) session.error(failure);
       session.close(code, event.reason, event.wasClean);
     };
     return response;
   },
 };
+
+function isEndOfStream(error: unknown): boolean {
+  return error instanceof Error &&
+    /unexpected eof|connection reset|broken pipe/i.test(error.message);
+}
 
 /** What {@linkcode shutdown} needs of the server: `Deno.serve()`'s `Deno.HttpServer`. */
 export interface StoppableServer {

@@ -56,6 +56,8 @@ export function createCodecAdapter(
   const engine = options.deflateEngine;
   return {
     name,
+    // The decoder closes with 1009 before a message over the limit is whole.
+    enforcesMessageSize: true,
     upgrade(upgrade: AcceptedUpgrade): Response {
       const agreement = engine && upgrade.compression
         ? negotiatePerMessageDeflate(upgrade.extensionOffers, upgrade.compression)

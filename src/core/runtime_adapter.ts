@@ -42,8 +42,14 @@ export interface AcceptedUpgrade {
  * one; a placeholder the server completes where the codec writes it).
  */
 export interface RuntimeAdapter {
-  /** `"deno"`, `"cloudflare"`, `"bun"`, `"node"`, `"memory"`. */
+  /** `"deno"`, `"cloudflare"`, `"bun"`, `"node"`, `"memory"`: for messages and logs only. */
   readonly name: string;
+  /**
+   * Whether the adapter closes with 1009 above `limits.maxMessageSize`
+   * itself, before a message is whole (the codec does). Where it does not,
+   * the session checks each message it is handed.
+   */
+  readonly enforcesMessageSize: boolean;
   /** Upgrades: the session's `open()` follows once the socket is open. */
   upgrade(upgrade: AcceptedUpgrade): Response | Promise<Response>;
 }

@@ -7,6 +7,7 @@ export type SendData = string | ArrayBuffer | ArrayBufferView | Blob;
  *
  * @param data An `ArrayBuffer` or any `ArrayBufferView`.
  * @returns A `Uint8Array` over the same memory.
+ * @throws {TypeError} For anything that is not binary data.
  *
  * @example
  * ```ts
@@ -20,5 +21,21 @@ export function toBytes(data: ArrayBuffer | ArrayBufferView): Uint8Array {
   if (ArrayBuffer.isView(data)) {
     return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   }
-  return new Uint8Array(data);
+  // Another realm's ArrayBuffer fails instanceof; its tag does not lie.
+  if (data instanceof ArrayBuffer || isBufferTag(data)) return new Uint8Array(data);
+  // `new Uint8Array({})` would be an empty message, sent without a word.
+  throw new TypeError(
+    `Cannot send ${describe(data)}: send() takes a string, ArrayBuffer, view or Blob`,
+  );
+}
+
+function isBufferTag(data: unknown): boolean {
+  const tag = Object.prototype.toString.call(data);
+  return tag === "[object ArrayBuffer]" || tag === "[object SharedArrayBuffer]";
+}
+
+function describe(data: unknown): string {
+  if (data === null) return "null";
+  if (typeof data !== "object") return `a ${typeof data}`;
+  return `an object (${Object.prototype.toString.call(data).slice(8, -1)})`;
 }

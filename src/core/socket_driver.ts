@@ -5,8 +5,11 @@ import type { RuntimeTopics } from "./runtime_topics.ts";
  * of a connection that differs between Deno, Workers, Bun and the codec.
  */
 export interface SocketDriver {
-  /** Sends a text or binary message (exactly the view's bytes, or the whole buffer). */
-  send(data: string | Uint8Array | ArrayBuffer): void;
+  /**
+   * Sends a text or binary message (exactly the view's bytes, or the whole
+   * buffer); `compress` is a per-message wish the runtime may ignore.
+   */
+  send(data: string | Uint8Array | ArrayBuffer, compress?: boolean): void;
   /** Starts the closing handshake with any code the server may send. */
   close(code?: number, reason?: string): void;
   /** Writes an already encoded frame (a topic's, encoded once), where the codec frames bytes. */

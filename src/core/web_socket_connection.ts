@@ -3,6 +3,7 @@ import {
   isApplicationCloseCode,
   Opcode,
   type PerMessageDeflate,
+  ProtocolError,
   type ProtocolHandler,
   WebSocketProtocol,
 } from "../codec/mod.ts";
@@ -10,16 +11,22 @@ import type { ByteTransport } from "./byte_transport.ts";
 import { unwatchIdle, watchIdle } from "./idle_sweeper.ts";
 import { type SendData, toBytes } from "./send_data.ts";
 import {
-  type BinaryType,
   createCloseEvent,
   createErrorEvent,
+  createEvent,
   createMessageEvent,
-  type MessageData,
+  type RawMessageData,
   type WebSocketCloseEvent,
   type WebSocketErrorEvent,
   type WebSocketMessageEvent,
   type WebSocketOpenEvent,
 } from "./web_socket_events.ts";
+
+/**
+ * How a {@linkcode WebSocketConnection} hands binary messages over: the
+ * WHATWG types, or `"uint8array"` (Bun's), a view with no copy.
+ */
+export type ConnectionBinaryType = "arraybuffer" | "blob" | "uint8array";
 
 /** Options for {@linkcode WebSocketConnection}. */
 export interface WebSocketConnectionOptions {
@@ -57,7 +64,7 @@ export interface WebSocketConnectionOptions {
  */
 export interface WebSocketConnectionHandler {
   /** A message arrived, converted to `binaryType`. */
-  message(data: MessageData): void;
+  message(data: RawMessageData): void;
   /** The connection closed (once). */
   close(code: number, reason: string, wasClean: boolean): void;
   /** The transport or a listener failed. */
@@ -88,8 +95,6 @@ export type WebSocketListener<K extends keyof WebSocketEventMap> = (
 const PONG_BACKLOG = 16 * 1024;
 // Pings in a row left unanswered for the backlog before 1008.
 const MAX_UNANSWERED_PINGS = 1024;
-
-const OPEN_EVENT: WebSocketOpenEvent = { type: "open" };
 
 /**
  * A WebSocket connection over any {@linkcode ByteTransport}, with the surface
@@ -134,7 +139,7 @@ export class WebSocketConnection implements ProtocolHandler {
   /** The URL the connection was opened on. */
   readonly url: string;
   /** How binary messages arrive: `"arraybuffer"` (default), `"blob"`, `"uint8array"`. */
-  binaryType: BinaryType = "arraybuffer";
+  binaryType: ConnectionBinaryType = "arraybuffer";
   /** Called on open, like `WebSocket.onopen`. */
   onopen: WebSocketListener<"open"> | null = null;
   /** Called on each message, like `WebSocket.onmessage`. */
@@ -228,7 +233,7 @@ export class WebSocketConnection implements ProtocolHandler {
     this.#readyState = 1;
     this.#lastReceived = Date.now();
     if (this.#idleTimeout > 0) watchIdle(this, this.#idleTimeout);
-    this.#emit("open", OPEN_EVENT);
+    if (this.onopen || this.#listeners?.open) this.#emit("open", createEvent("open"));
   }
 
   /**
@@ -381,11 +386,12 @@ export class WebSocketConnection implements ProtocolHandler {
   }
 
   // The hot path: no lookup by event name, no event object for the handler.
-  #emitMessage(data: MessageData): void {
+  #emitMessage(data: RawMessageData): void {
     this.#handler?.message(data);
     const list = this.#listeners?.message;
     if (!this.onmessage && !list) return;
-    const event = createMessageEvent(data);
+    // A "uint8array" view is handed over as it is, as Bun does.
+    const event = createMessageEvent(data as ArrayBuffer);
     if (this.onmessage) this.#call(this.onmessage, event);
     if (list) { for (const listener of list) this.#call(listener, event); }
   }
@@ -394,8 +400,12 @@ export class WebSocketConnection implements ProtocolHandler {
   onClose(code: number, reason: string, wasClean: boolean): void {
     clearTimeout(this.#closeTimer);
     if (this.#idleTimeout > 0) unwatchIdle(this, this.#idleTimeout);
+    const failed = !wasClean && code !== CloseCode.Abnormal && this.#readyState < 3;
     this.#readyState = 3;
     if (wasClean || code !== CloseCode.Abnormal) this.#transport.end();
+    // WHATWG "fail the WebSocket connection": error, then close. The
+    // protocol sent `code` because of what the peer did.
+    if (failed) this.#emit("error", createErrorEvent(new ProtocolError(code, reason)));
     this.#handler?.close(code, reason, wasClean);
     this.#emit("close", createCloseEvent(code, reason, wasClean));
     this.#listeners = undefined;
@@ -428,7 +438,7 @@ export class WebSocketConnection implements ProtocolHandler {
   }
 }
 
-function toBinaryType(data: Uint8Array, type: BinaryType): MessageData {
+function toBinaryType(data: Uint8Array, type: ConnectionBinaryType): RawMessageData {
   if (type === "uint8array") return data;
   const buffer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
     ? data.buffer as ArrayBuffer

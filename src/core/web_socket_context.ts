@@ -7,10 +7,25 @@ import type { BinaryType } from "./web_socket_events.ts";
 
 const encoder = new TextEncoder();
 
+/** `0` connecting, `1` open, `2` closing, `3` closed: Hono's `WSReadyState`. */
+export type WebSocketReadyState = 0 | 1 | 2 | 3;
+
+/** Options of {@linkcode WebSocketContext.send}: Hono's `SendOptions`. */
+export interface WebSocketSendOptions {
+  /**
+   * Whether to compress this message, where the runtime decides per message
+   * (Bun, with `perMessageDeflate` on its server). Elsewhere the route's
+   * `compression` setting decides.
+   */
+  compress?: boolean;
+}
+
 /**
- * The socket handlers receive: the same on every runtime. Richer than Hono's
- * `WSContext`: `ping`, `bufferedAmount`, `extensions`, and `data`, typed
- * per-connection state set before the upgrade.
+ * The socket handlers receive: the same on every runtime, and a Hono
+ * `WSContext` (a handler typed with Hono's `WSEvents` takes it). It adds
+ * topics, `ping`, `bufferedAmount`, `extensions`, `closeWith`, and `data`,
+ * typed per-connection state set before the upgrade. `raw` is the runtime's
+ * own socket, typed by the entry module (`R`).
  *
  * @example In a handler
  * ```ts ignore
@@ -21,7 +36,7 @@ const encoder = new TextEncoder();
  * })));
  * ```
  */
-export class WebSocketContext<D = unknown> {
+export class WebSocketContext<D = unknown, R = unknown> {
   /** The agreed subprotocol, or `""`. */
   readonly protocol: string;
   /** The URL of the upgrade request. */
@@ -96,8 +111,8 @@ export class WebSocketContext<D = unknown> {
   }
 
   /** `0` connecting, `1` open, `2` closing, `3` closed. */
-  get readyState(): number {
-    return this.#driver?.readyState ?? 0;
+  get readyState(): WebSocketReadyState {
+    return (this.#driver?.readyState ?? 0) as WebSocketReadyState;
   }
 
   /** Bytes queued and not yet sent (0 where the runtime cannot tell). */
@@ -110,9 +125,12 @@ export class WebSocketContext<D = unknown> {
     return this.#driver?.extensions ?? "";
   }
 
-  /** The runtime's own socket. */
-  get raw(): unknown {
-    return this.#driver?.raw;
+  /**
+   * The runtime's own socket (Deno's and Workers' `WebSocket`, Bun's
+   * `ServerWebSocket`, the codec's `WebSocketConnection` on Node), once open.
+   */
+  get raw(): R | undefined {
+    return this.#driver?.raw as R | undefined;
   }
 
   /** Whether `ping()` does anything on this runtime (not on Workers). */
@@ -124,25 +142,30 @@ export class WebSocketContext<D = unknown> {
    * Sends a message; a view is sent as exactly its bytes.
    *
    * @param data A string, `ArrayBuffer`, view or `Blob`.
+   * @param options `compress`, where the runtime decides per message.
+   * @throws {TypeError} For anything else (an object is never sent as an
+   * empty frame).
    * @throws {DOMException} `InvalidStateError` before the socket opens.
    */
-  send(data: SendData): void {
+  send(data: SendData, options?: WebSocketSendOptions): void {
     const driver = this.#driver;
     if (!driver) {
       throw new DOMException("WebSocket is not open yet", "InvalidStateError");
     }
     if (data instanceof Blob) {
       data.arrayBuffer().then((b) => {
-        if (driver.readyState === 1) driver.send(new Uint8Array(b));
+        if (driver.readyState === 1) driver.send(new Uint8Array(b), options?.compress);
       });
       return;
     }
+    // Before the try: a wrong type is the caller's error even on a closing socket.
+    const payload = typeof data === "string" || data instanceof ArrayBuffer ? data : toBytes(data);
     // readyState is asked only when a send fails: on Workers and Deno it is
     // a call into the runtime, on every message of an echo's hot path.
     try {
       // An ArrayBuffer as it is: every runtime's send takes one, and a view
       // over it would cost an allocation per message.
-      driver.send(typeof data === "string" || data instanceof ArrayBuffer ? data : toBytes(data));
+      driver.send(payload, options?.compress);
     } catch (error) {
       // A socket that is closing drops what is sent, as WHATWG's does.
       if (driver.readyState === 1) throw error;

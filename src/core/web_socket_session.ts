@@ -8,8 +8,10 @@ import type { WebSocketContext } from "./web_socket_context.ts";
 import {
   createCloseEvent,
   createErrorEvent,
+  createEvent,
   createMessageEvent,
   type MessageData,
+  type RawMessageData,
   type WebSocketCloseEvent,
   type WebSocketDrainEvent,
   type WebSocketErrorEvent,
@@ -17,41 +19,40 @@ import {
   type WebSocketOpenEvent,
 } from "./web_socket_events.ts";
 
-/** The handlers of one WebSocket route, in Hono's shape. */
-export interface WebSocketEvents<D = unknown> {
+/**
+ * The handlers of one WebSocket route, in Hono's shape and with Hono's types:
+ * a `WSEvents` from `hono/ws` is one. The events are DOM events
+ * (`MessageEvent`, `CloseEvent`, an error `Event`) on every runtime.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketEvents } from "@edgesocket/edgesocket";
+ * const events: WebSocketEvents<{ user: string }> = {
+ *   onMessage: (event, ws) => ws.send(`${ws.data.user}: ${event.data}`),
+ *   onClose: (event) => console.log(event.code, event.reason, event.wasClean),
+ * };
+ * ```
+ */
+export interface WebSocketEvents<D = unknown, R = unknown> {
   /** The socket is open; fires before any message, on every runtime. */
-  onOpen?: (
-    event: WebSocketOpenEvent,
-    ws: WebSocketContext<D>,
-  ) => unknown;
-  /** A message arrived. */
-  onMessage?: (
-    event: WebSocketMessageEvent,
-    ws: WebSocketContext<D>,
-  ) => unknown;
-  /** The socket closed; fires exactly once. */
-  onClose?: (
-    event: WebSocketCloseEvent,
-    ws: WebSocketContext<D>,
-  ) => unknown;
+  onOpen?: (event: WebSocketOpenEvent, ws: WebSocketContext<D, R>) => unknown;
+  /** A message arrived: `event.data` is a string, or binary as `ws.binaryType` asks. */
+  onMessage?: (event: WebSocketMessageEvent, ws: WebSocketContext<D, R>) => unknown;
+  /** The socket closed; fires exactly once, after `onError` if the connection failed. */
+  onClose?: (event: WebSocketCloseEvent, ws: WebSocketContext<D, R>) => unknown;
   /**
    * The socket's send queue, which had backed up (past 16 KiB on Node and
    * Deno, past Bun's backpressure), has emptied: it is writable again.
    * Workers report no queue and never fire it.
    */
-  onDrain?: (
-    event: WebSocketDrainEvent,
-    ws: WebSocketContext<D>,
-  ) => unknown;
-  /** A handler threw, or the transport failed. */
-  onError?: (
-    event: WebSocketErrorEvent,
-    ws: WebSocketContext<D>,
-  ) => unknown;
+  onDrain?: (event: WebSocketDrainEvent, ws: WebSocketContext<D, R>) => unknown;
+  /**
+   * The peer broke the protocol (the error is a `ProtocolError` with its
+   * close code), the transport failed, or a handler threw. A failed
+   * connection's `onClose` follows.
+   */
+  onError?: (event: WebSocketErrorEvent, ws: WebSocketContext<D, R>) => unknown;
 }
-
-const OPEN: WebSocketOpenEvent = { type: "open" };
-const DRAIN: WebSocketDrainEvent = { type: "drain" };
 
 /**
  * Runs a route's handlers for one socket with the same guarantees on every
@@ -67,18 +68,18 @@ const DRAIN: WebSocketDrainEvent = { type: "drain" };
  * socket.onclose = (e) => session.close(e.code, e.reason, e.wasClean);
  * ```
  */
-export class WebSocketSession<D = unknown> implements Subscriber {
+export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
   #topics: Set<string> | undefined;
 
   /** The topics this socket is subscribed to (made on first use). */
   get topics(): Set<string> {
     return this.#topics ??= new Set();
   }
-  readonly #events: WebSocketEvents<D>;
-  readonly #ctx: WebSocketContext<D>;
+  readonly #events: WebSocketEvents<D, R>;
+  readonly #ctx: WebSocketContext<D, R>;
   readonly #maxMessageSize: number;
   #state: 0 | 1 | 2 = 0; // before open, open, closed
-  #held: MessageData[] | null = null;
+  #held: RawMessageData[] | null = null;
   #driver: SocketDriver | undefined;
 
   /**
@@ -89,8 +90,8 @@ export class WebSocketSession<D = unknown> implements Subscriber {
    * @param options `maxMessageSize` to enforce here (0: the runtime does it).
    */
   constructor(
-    events: WebSocketEvents<D>,
-    ctx: WebSocketContext<D>,
+    events: WebSocketEvents<D, R>,
+    ctx: WebSocketContext<D, R>,
     options: { maxMessageSize?: number } = {},
   ) {
     this.#events = events;
@@ -99,7 +100,7 @@ export class WebSocketSession<D = unknown> implements Subscriber {
   }
 
   /** The context the handlers see. */
-  get context(): WebSocketContext<D> {
+  get context(): WebSocketContext<D, R> {
     return this.#ctx;
   }
 
@@ -114,7 +115,8 @@ export class WebSocketSession<D = unknown> implements Subscriber {
     this.#driver = driver;
     this.#state = 1;
     trackSession(this);
-    this.#run(this.#events.onOpen, OPEN);
+    const onOpen = this.#events.onOpen;
+    if (onOpen) this.#run(onOpen, createEvent("open"));
     const held = this.#held;
     this.#held = null;
     if (held) { for (const data of held) this.message(data); }
@@ -125,7 +127,7 @@ export class WebSocketSession<D = unknown> implements Subscriber {
    *
    * @param data Text, or binary in any of the runtimes' forms.
    */
-  message(data: MessageData): void {
+  message(data: RawMessageData): void {
     if (this.#state === 2) return;
     if (this.#state === 0) {
       (this.#held ??= []).push(data);
@@ -155,7 +157,8 @@ export class WebSocketSession<D = unknown> implements Subscriber {
     // Before the driver goes: native topics need the runtime's socket.
     if (this.#topics?.size) defaultPubSub.unsubscribeAll(this);
     this.#driver = undefined;
-    this.#run(this.#events.onClose, createCloseEvent(code, reason, wasClean));
+    const onClose = this.#events.onClose;
+    if (onClose) this.#run(onClose, createCloseEvent(code, reason, wasClean));
   }
 
   /** Whether the handlers listen for `onDrain`: adapters watch the queue only then. */
@@ -165,7 +168,8 @@ export class WebSocketSession<D = unknown> implements Subscriber {
 
   /** The runtime's send queue, which had backed up, has emptied. */
   drain(): void {
-    if (this.#state === 1) this.#run(this.#events.onDrain, DRAIN);
+    const onDrain = this.#events.onDrain;
+    if (this.#state === 1 && onDrain) this.#run(onDrain, createEvent("drain"));
   }
 
   /**
@@ -237,7 +241,7 @@ export class WebSocketSession<D = unknown> implements Subscriber {
     else driver?.close(CloseCode.GoingAway, "");
   }
 
-  #convert(data: MessageData): MessageData {
+  #convert(data: RawMessageData): MessageData {
     if (typeof data === "string") return data;
     const type = this.#ctx.binaryType;
     // The runtime's own ArrayBuffer as it is (Deno, Bun, Workers): a view
@@ -245,7 +249,6 @@ export class WebSocketSession<D = unknown> implements Subscriber {
     if (type === "arraybuffer" && data instanceof ArrayBuffer) return data;
     if (data instanceof Blob) return data;
     const bytes = data instanceof Uint8Array ? data : new Uint8Array(data as ArrayBuffer);
-    if (type === "uint8array") return bytes;
     const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
       ? bytes.buffer as ArrayBuffer
       : Uint8Array.prototype.slice.call(bytes).buffer;
@@ -253,12 +256,9 @@ export class WebSocketSession<D = unknown> implements Subscriber {
   }
 
   #run<E>(
-    handler:
-      | ((event: E, ws: WebSocketContext<D>) => unknown)
-      | undefined,
+    handler: (event: E, ws: WebSocketContext<D, R>) => unknown,
     event: E,
   ): void {
-    if (!handler) return;
     try {
       const result = handler(event, this.#ctx);
       if (result instanceof Promise) result.catch((e) => this.error(e));
@@ -270,7 +270,7 @@ export class WebSocketSession<D = unknown> implements Subscriber {
   #call(
     handler: (
       event: WebSocketErrorEvent,
-      ws: WebSocketContext<D>,
+      ws: WebSocketContext<D, R>,
     ) => unknown,
     event: WebSocketErrorEvent,
   ): void {
@@ -283,7 +283,7 @@ export class WebSocketSession<D = unknown> implements Subscriber {
   }
 }
 
-function isOver(data: MessageData, max: number): boolean {
+function isOver(data: RawMessageData, max: number): boolean {
   if (typeof data === "string") {
     // UTF-8 takes 1 to 3 bytes per UTF-16 unit: encode only when in doubt.
     return data.length > max ||

@@ -16,6 +16,18 @@
  *
  * @module
  */
+import { type UpgradeWebSocket, upgradeWebSocket as upgrade } from "../hono/upgrade_web_socket.ts";
+
 export * from "../../mod.ts";
 export * from "../adapters/cloudflare.ts";
 export * from "../hono/durable_object_web_sockets.ts";
+
+/**
+ * {@linkcode upgradeWebSocket} with `ws.raw` typed as the Worker's `WebSocket`.
+ *
+ * @example
+ * ```ts ignore
+ * app.get("/ws", upgradeWebSocket(() => ({ onOpen: (_e, ws) => console.log(ws.raw?.readyState) })));
+ * ```
+ */
+export const upgradeWebSocket: UpgradeWebSocket<WebSocket> = upgrade as UpgradeWebSocket<WebSocket>;

@@ -14,5 +14,17 @@
  *
  * @module
  */
+import { type UpgradeWebSocket, upgradeWebSocket as upgrade } from "../hono/upgrade_web_socket.ts";
+
 export * from "../../mod.ts";
 export * from "../adapters/deno.ts";
+
+/**
+ * {@linkcode upgradeWebSocket} with `ws.raw` typed as Deno's `WebSocket`.
+ *
+ * @example
+ * ```ts ignore
+ * app.get("/ws", upgradeWebSocket(() => ({ onOpen: (_e, ws) => console.log(ws.raw?.extensions) })));
+ * ```
+ */
+export const upgradeWebSocket: UpgradeWebSocket<WebSocket> = upgrade as UpgradeWebSocket<WebSocket>;

@@ -1,13 +1,13 @@
 /**
  * The Node.js adapter: Hono's own Node server (`@hono/node-server`) serves
  * HTTP; its `upgrade` requests are routed by Hono, and the sockets are driven
- * by the edgesocket codec, not by `ws`.
+ * by the edgesocket codec, not by `ws`. Either `serve()` from here, or
+ * `createNodeWebSocket({ app })` as with `@hono/node-ws`.
  *
  * @example
  * ```ts ignore
  * import { Hono } from "hono";
- * import { upgradeWebSocket } from "@edgesocket/edgesocket";
- * import { serve } from "@edgesocket/edgesocket/node";
+ * import { serve, upgradeWebSocket } from "@edgesocket/edgesocket/node";
  *
  * const app = new Hono();
  * app.get("/echo", upgradeWebSocket(() => ({ onMessage: (e, ws) => ws.send(e.data as string) })));
@@ -16,5 +16,27 @@
  *
  * @module
  */
+import type { WebSocketConnection } from "../core/web_socket_connection.ts";
+import { type UpgradeWebSocket, upgradeWebSocket as upgrade } from "../hono/upgrade_web_socket.ts";
+
 export * from "../../mod.ts";
 export * from "../adapters/node.ts";
+export {
+  createNodeWebSocket,
+  type NodeWebSocket,
+  type NodeWebSocketOptions,
+} from "../hono/create_node_web_socket.ts";
+export type { WebSocketConnection } from "../core/web_socket_connection.ts";
+
+/**
+ * {@linkcode upgradeWebSocket} with `ws.raw` typed as the codec's
+ * `WebSocketConnection`.
+ *
+ * @example
+ * ```ts ignore
+ * app.get("/ws", upgradeWebSocket(() => ({ onOpen: (_e, ws) => ws.raw?.ping() })));
+ * ```
+ */
+export const upgradeWebSocket: UpgradeWebSocket<WebSocketConnection> = upgrade as UpgradeWebSocket<
+  WebSocketConnection
+>;

@@ -5,6 +5,8 @@
  *
  * @module
  */
+import type { Context, Env, Input, MiddlewareHandler } from "hono";
+import type { BlankInput } from "hono/types";
 import type { AcceptedUpgrade, RuntimeAdapter } from "../core/runtime_adapter.ts";
 import { assertTopic } from "../core/pub_sub.ts";
 import type { SendData } from "../core/send_data.ts";
@@ -14,15 +16,12 @@ import {
   type BinaryType,
   createCloseEvent,
   createErrorEvent,
+  createEvent,
   createMessageEvent,
   type MessageData,
 } from "../core/web_socket_events.ts";
 import type { WebSocketEvents } from "../core/web_socket_session.ts";
-import {
-  type UpgradeContext,
-  upgradeWebSocket,
-  type UpgradeWebSocketOptions,
-} from "./upgrade_web_socket.ts";
+import { createUpgradeMiddleware, type UpgradeWebSocketOptions } from "./upgrade_web_socket.ts";
 
 /** A socket accepted with `ctx.acceptWebSocket()`: it carries an attachment. */
 export interface HibernatableWebSocket extends WebSocket {
@@ -52,7 +51,7 @@ export interface DurableObjectWebSocketsOptions {
 }
 
 /** Options for {@linkcode DurableObjectWebSockets.upgradeWebSocket}. */
-export interface DurableObjectUpgradeOptions<D, C extends UpgradeContext>
+export interface DurableObjectUpgradeOptions<D, C = Context>
   extends Pick<UpgradeWebSocketOptions<D, C>, "protocols" | "origins" | "data" | "maxMessageSize"> {
   /**
    * Topics the socket is in from the start. They are also its tags (at most
@@ -85,7 +84,6 @@ declare const WebSocketRequestResponsePair: {
 };
 
 const MAX_TAGS = 10;
-const OPEN = { type: "open" } as const;
 
 /**
  * The handlers' `ws` for one hibernatable socket. Its topics live in the
@@ -93,7 +91,7 @@ const OPEN = { type: "open" } as const;
  * outlive hibernation, and another object's sockets are another request's
  * I/O, which Workers forbid touching.
  */
-class HibernatableContext<D> extends WebSocketContext<D> {
+class HibernatableContext<D> extends WebSocketContext<D, WebSocket> {
   readonly #owner: DurableObjectWebSockets<D>;
   readonly #socket: HibernatableWebSocket;
   readonly #topics: Set<string>;
@@ -232,7 +230,7 @@ function storeAttachment(socket: HibernatableWebSocket, attachment: Attachment):
  */
 export class DurableObjectWebSockets<D = unknown> {
   readonly #state: DurableObjectWebSocketState;
-  readonly #events: WebSocketEvents<D>;
+  readonly #events: WebSocketEvents<D, WebSocket>;
   // This instance's contexts; after hibernation rebuilt from attachments.
   readonly #contexts = new WeakMap<WebSocket, HibernatableContext<D>>();
 
@@ -246,7 +244,7 @@ export class DurableObjectWebSockets<D = unknown> {
    */
   constructor(
     state: DurableObjectWebSocketState,
-    events: WebSocketEvents<D>,
+    events: WebSocketEvents<D, WebSocket>,
     options: DurableObjectWebSocketsOptions = {},
   ) {
     this.#state = state;
@@ -263,26 +261,31 @@ export class DurableObjectWebSockets<D = unknown> {
    *
    * @param options `data` (saved in the attachment), initial `topics`,
    * subprotocols, origins, `maxMessageSize`.
-   * @returns The middleware.
+   * @returns The middleware, typed as Hono's for its RPC client.
    */
-  upgradeWebSocket<C extends UpgradeContext = UpgradeContext>(
-    options: DurableObjectUpgradeOptions<D, C> = {},
-  ): (c: C, next: () => Promise<void>) => Promise<Response> {
+  // deno-lint-ignore no-explicit-any -- Hono's default Env and path are `any`.
+  upgradeWebSocket<E extends Env = any, P extends string = any, I extends Input = BlankInput>(
+    options: DurableObjectUpgradeOptions<D, Context<E, P, I>> = {},
+  ): MiddlewareHandler<E, P, { outputFormat: "ws" }> {
     const adapter: RuntimeAdapter = {
       name: "cloudflare",
+      enforcesMessageSize: false,
       upgrade: (accepted) => this.#accept(accepted, options.topics),
     };
     const { topics: _, ...rest } = options;
     // The session it builds is never opened: only its context (data,
     // protocol, URL) is read, and the object's own handlers run.
-    return upgradeWebSocket<D, C>(() => ({}), { ...rest, adapter });
+    return createUpgradeMiddleware<D, Context<E, P, I>>(() => ({}), {
+      ...rest,
+      adapter,
+    }) as unknown as MiddlewareHandler<E, P, { outputFormat: "ws" }>;
   }
 
   async #accept(
     { protocol, session, limits }: AcceptedUpgrade,
     topicsOf: ((data: D) => string[]) | undefined,
   ): Promise<Response> {
-    const { data, url } = session.context as WebSocketContext<D>;
+    const { data, url } = session.context as WebSocketContext<D, unknown>;
     const topics = [...new Set(topicsOf?.(data) ?? [])];
     topics.forEach(assertTopic);
     const pair = new WebSocketPair();
@@ -302,7 +305,7 @@ export class DurableObjectWebSockets<D = unknown> {
     this.#contexts.set(socket, ws);
     // The 101 waits for onOpen: the object stays awake for it, and what it
     // leaves in ws.data is saved before any message can arrive.
-    await this.#run(ws, this.#events.onOpen, OPEN);
+    await this.#run(ws, this.#events.onOpen, createEvent("open"));
     const headers = new Headers();
     if (protocol) headers.set("Sec-WebSocket-Protocol", protocol);
     return new Response(null, { status: 101, webSocket: pair[0], headers } as ResponseInit);
@@ -381,7 +384,7 @@ export class DurableObjectWebSockets<D = unknown> {
   publish(
     topic: string,
     data: SendData,
-    options: { except?: WebSocketContext<D> } = {},
+    options: { except?: WebSocketContext<D, WebSocket> } = {},
   ): number {
     assertTopic(topic);
     let sent = 0;
@@ -411,8 +414,8 @@ export class DurableObjectWebSockets<D = unknown> {
    * @param topic A topic to filter by.
    * @returns The contexts.
    */
-  getContexts(topic?: string): WebSocketContext<D>[] {
-    const found: WebSocketContext<D>[] = [];
+  getContexts(topic?: string): WebSocketContext<D, WebSocket>[] {
+    const found: WebSocketContext<D, WebSocket>[] = [];
     for (const socket of this.#state.getWebSockets()) {
       if (socket.readyState !== 1) continue;
       const ws = this.#contextOf(socket);
@@ -459,7 +462,7 @@ export class DurableObjectWebSockets<D = unknown> {
 
   async #run<E>(
     ws: HibernatableContext<D>,
-    handler: ((event: E, ws: WebSocketContext<D>) => unknown) | undefined,
+    handler: ((event: E, ws: WebSocketContext<D, WebSocket>) => unknown) | undefined,
     event: E,
   ): Promise<void> {
     if (handler) {
@@ -499,5 +502,5 @@ function isOver(message: string | ArrayBuffer, max: number): boolean {
 
 function convert(message: string | ArrayBuffer, type: BinaryType): MessageData {
   if (typeof message === "string" || type === "arraybuffer") return message;
-  return type === "blob" ? new Blob([message]) : new Uint8Array(message);
+  return new Blob([message]);
 }

@@ -1,3 +1,6 @@
+import type { Context, Env, Input, MiddlewareHandler, Next, TypedResponse } from "hono";
+import type { BlankInput } from "hono/types";
+import type { StatusCode } from "hono/utils/http-status";
 import {
   DEFAULT_MAX_FRAGMENTS,
   DEFAULT_MAX_MESSAGE_SIZE,
@@ -16,28 +19,21 @@ import { bunAdapter, isBun } from "../adapters/bun.ts";
 import { cloudflareAdapter, isCloudflare } from "../adapters/cloudflare.ts";
 import { denoAdapter, isDeno } from "../adapters/deno.ts";
 
-/**
- * The part of Hono's `Context` the middleware reads. Hono's `Context`
- * satisfies it, and handlers get the route's full `Context` type.
- */
-export interface UpgradeContext {
-  /** The request. */
-  req: { raw: Request };
-  /** The runtime's env: bindings, Bun's server, the Node adapter's hooks. */
-  env: unknown;
-}
-
 /** Options for {@linkcode upgradeWebSocket}. */
-export interface UpgradeWebSocketOptions<D = undefined, C extends UpgradeContext = UpgradeContext> {
-  /** Subprotocols: a preference list, or a callback given the client's offers. */
+export interface UpgradeWebSocketOptions<D = unknown, C = Context> {
+  /**
+   * Subprotocols: a preference list, or a callback given the client's
+   * offers. Without it the first one the client offers is answered, as
+   * Hono's helper, `ws` and Bun do.
+   */
   protocols?: ProtocolSelector;
   /** Allowed `Origin` values, or a predicate; any other origin gets 403. */
   origins?: readonly string[] | ((origin: string) => boolean);
-  /** Per-connection data, computed from the request before the upgrade. */
+  /** Per-connection data (`ws.data`), computed from the request before the upgrade. */
   data?: (c: C) => D | Promise<D>;
   /** Largest message in bytes (default 64 MiB); above it the socket closes 1009. */
   maxMessageSize?: number;
-  /** Most fragments in one message (default 8,192), where the codec decodes. */
+  /** Most fragments in one message, where the codec decodes. */
   maxFragments?: number;
   /** Close a peer silent this long, in ms (default 120,000; 0 turns it off). */
   idleTimeout?: number;
@@ -58,21 +54,52 @@ export interface UpgradeWebSocketOptions<D = undefined, C extends UpgradeContext
   adapter?: RuntimeAdapter;
 }
 
-/** Adapters the middleware can find from globals, tried after the env's own. */
+/** The answer of the direct form: typed for Hono's RPC client as a WebSocket route. */
+// deno-lint-ignore ban-types -- Hono's own TypedResponse of a ws route has `{}` output.
+export type UpgradeResponse = Response & TypedResponse<{}, StatusCode, "ws">;
+
+/**
+ * Hono's `UpgradeWebSocket`, with edgesocket's `ws` and options: the
+ * middleware form and the direct form. `R` is the type of `ws.raw`, the
+ * runtime's own socket, fixed by the entry module.
+ */
+export interface UpgradeWebSocket<R = unknown> {
+  /**
+   * The middleware: `app.get("/ws", upgradeWebSocket((c) => events))`.
+   * `c` is the route's own `Context` (its params, env and variables).
+   */
+  // deno-lint-ignore no-explicit-any -- Hono's default Env and path are `any`.
+  <D = unknown, E extends Env = any, P extends string = any, I extends Input = BlankInput>(
+    createEvents: (
+      c: Context<E, P, I>,
+    ) => WebSocketEvents<NoInfer<D>, R> | Promise<WebSocketEvents<NoInfer<D>, R>>,
+    options?: UpgradeWebSocketOptions<D, Context<E, P, I>>,
+  ): MiddlewareHandler<E, P, { outputFormat: "ws" }>;
+  /**
+   * The direct form, inside a handler: `(c) => upgradeWebSocket(c, events)`.
+   * A request that is not an upgrade gets 426.
+   */
+  // deno-lint-ignore no-explicit-any -- as above.
+  <D = unknown, E extends Env = any, P extends string = any, I extends Input = BlankInput>(
+    c: Context<E, P, I>,
+    events: WebSocketEvents<NoInfer<D>, R>,
+    options?: UpgradeWebSocketOptions<D, Context<E, P, I>>,
+  ): Promise<UpgradeResponse>;
+}
+
 // Registered adapters first; the built-in Bun, Workers and Deno ones last.
-// Read lazily: the adapter modules re-export this one, so nothing here may
-// touch them at load.
 const registered: Array<[() => boolean, RuntimeAdapter]> = [];
 
 /**
- * Registers a runtime adapter found by a global check (Bun, Workers).
+ * Registers a runtime adapter found by a global check, tried before the
+ * built-in ones.
  *
  * @param isPresent Whether the runtime is this one.
  * @param adapter The adapter.
  *
  * @example
  * ```ts ignore
- * registerRuntimeAdapter(() => typeof WebSocketPair === "function", cloudflareAdapter);
+ * registerRuntimeAdapter(() => typeof MyRuntime !== "undefined", myAdapter);
  * ```
  */
 export function registerRuntimeAdapter(
@@ -117,91 +144,159 @@ function isAllowedOrigin(
   return typeof origins === "function" ? origins(origin) : origins.includes(origin);
 }
 
-/**
- * Hono middleware that upgrades a route to WebSocket on any runtime: the
- * native upgrade on Deno, Workers and Bun, the codec on Node. Handlers have
- * Hono's shape (`onOpen`, `onMessage`, `onClose`, `onError`).
- *
- * A request that is not an upgrade gets 426; a forbidden `Origin` 403; a
- * malformed handshake 400 (or 426 for another version), each with a one-line
- * reason. Authentication is ordinary middleware before this one.
- *
- * @param createEvents Builds the handlers from the request's context.
- * @param options Subprotocols, origins, per-connection data, limits.
- * @returns The middleware.
- *
- * @example An echo route
- * ```ts ignore
- * import { Hono } from "hono";
- * import { upgradeWebSocket } from "@edgesocket/edgesocket";
- * const app = new Hono();
- * app.get("/echo", upgradeWebSocket(() => ({
- *   onMessage(event, ws) {
- *     ws.send(event.data as string);
- *   },
- * })));
- * ```
- */
-export function upgradeWebSocket<D = unknown, C extends UpgradeContext = UpgradeContext>(
-  createEvents: (c: C) => WebSocketEvents<NoInfer<D>> | Promise<WebSocketEvents<NoInfer<D>>>,
-  options: UpgradeWebSocketOptions<D, C> = {},
-): (c: C, next: () => Promise<void>) => Promise<Response> {
-  const limits = {
-    maxMessageSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
-    maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
-    idleTimeout: options.idleTimeout ?? 120_000,
-    closeTimeout: options.closeTimeout ?? 5_000,
+/** What a route needs to upgrade: given once per route, applied per request. */
+interface RouteUpgrade<D, C> {
+  options: UpgradeWebSocketOptions<D, C>;
+  limits: {
+    maxMessageSize: number;
+    maxFragments: number;
+    idleTimeout: number;
+    closeTimeout: number;
   };
+  compression: PerMessageDeflateOptions | undefined;
+}
+
+function prepareRoute<D, C>(options: UpgradeWebSocketOptions<D, C>): RouteUpgrade<D, C> {
   const compression = options.compression === true ? {} : options.compression || undefined;
   // Bad window bits throw here, at startup, not on the first upgrade.
   if (compression) negotiatePerMessageDeflate([], compression);
-  return async (c: C): Promise<Response> => {
-    const request = c.req.raw;
-    if (!isUpgradeRequest(request.headers)) {
-      return refuse(
-        426,
-        "Expected a WebSocket upgrade request (Upgrade: websocket)",
-        {
-          "Upgrade": "websocket",
-        },
-      );
-    }
-    const origin = request.headers.get("origin");
-    if (!isAllowedOrigin(origin, options.origins)) {
-      return refuse(403, `Origin not allowed: ${origin ?? "(none)"}`);
-    }
-    let key: string, offered: string[], extensionOffers;
-    try {
-      ({ key, protocols: offered, extensions: extensionOffers } = validateUpgradeRequest(request));
-    } catch (error) {
-      if (!(error instanceof HandshakeError)) throw error;
-      return refuse(error.status, error.message, error.headers);
-    }
-    const adapter = options.adapter ?? findAdapter(c.env);
-    if (!adapter) return refuse(501, "No WebSocket upgrade on this runtime");
-    const events = await createEvents(c);
-    const protocol = selectProtocol(offered, options.protocols) ?? "";
-    const data = (options.data ? await options.data(c) : undefined) as D;
-    const ctx = new WebSocketContext<D>({
-      protocol,
-      url: request.url,
-      data,
-    });
-    const session = new WebSocketSession<D>(events, ctx, {
-      // The codec enforces the limit while decoding; native runtimes here.
-      maxMessageSize: adapter.name === "node" || adapter.name === "memory"
-        ? 0
-        : limits.maxMessageSize,
-    });
-    return adapter.upgrade({
-      request,
-      env: c.env,
-      key,
-      protocol,
-      extensionOffers,
-      compression,
-      limits,
-      session: session as WebSocketSession<unknown>,
-    });
+  return {
+    options,
+    compression,
+    limits: {
+      maxMessageSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+      maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
+      idleTimeout: options.idleTimeout ?? 120_000,
+      closeTimeout: options.closeTimeout ?? 5_000,
+    },
   };
 }
+
+type UpgradeRequestContext = { req: { raw: Request }; env: unknown };
+
+// Everything after "is this an upgrade at all": origin, handshake, the
+// adapter, the session. Answers the 101 (or its stand-in) or a refusal.
+async function upgradeRequest<D, C extends UpgradeRequestContext>(
+  c: C,
+  route: RouteUpgrade<D, C>,
+  createEvents: (c: C) => WebSocketEvents<D> | Promise<WebSocketEvents<D>>,
+): Promise<Response> {
+  const { options, limits } = route;
+  const request = c.req.raw;
+  const origin = request.headers.get("origin");
+  if (!isAllowedOrigin(origin, options.origins)) {
+    return refuse(403, `Origin not allowed: ${origin ?? "(none)"}`);
+  }
+  let key: string, offered: string[], extensionOffers;
+  try {
+    ({ key, protocols: offered, extensions: extensionOffers } = validateUpgradeRequest(request));
+  } catch (error) {
+    if (!(error instanceof HandshakeError)) throw error;
+    return refuse(error.status, error.message, error.headers);
+  }
+  const adapter = options.adapter ?? findAdapter(c.env);
+  if (!adapter) return refuse(501, "No WebSocket upgrade on this runtime");
+  const events = await createEvents(c);
+  // No preference list: the first offer, as Hono's helper, ws and Bun answer
+  // (a token or "graphql-transport-ws" passed that way keeps working).
+  const protocol =
+    (options.protocols === undefined ? offered[0] : selectProtocol(offered, options.protocols)) ??
+      "";
+  const data = (options.data ? await options.data(c) : undefined) as D;
+  const ctx = new WebSocketContext<D>({ protocol, url: request.url, data });
+  const session = new WebSocketSession<D>(events, ctx, {
+    // Where the adapter does not enforce the limit itself, the session does.
+    maxMessageSize: adapter.enforcesMessageSize ? 0 : limits.maxMessageSize,
+  });
+  return adapter.upgrade({
+    request,
+    env: c.env,
+    key,
+    protocol,
+    extensionOffers,
+    compression: route.compression,
+    limits,
+    session: session as WebSocketSession<unknown>,
+  });
+}
+
+function refuseNonUpgrade(): Response {
+  return refuse(426, "Expected a WebSocket upgrade request (Upgrade: websocket)", {
+    "Upgrade": "websocket",
+  });
+}
+
+/**
+ * The middleware form for helpers built on it (a Durable Object's): the
+ * same checks, with the adapter and handlers the caller gives.
+ *
+ * @param createEvents Builds the handlers from the request's context.
+ * @param options Subprotocols, origins, per-connection data, limits, adapter.
+ * @returns The middleware: a non-upgrade request goes on to `next()`.
+ */
+export function createUpgradeMiddleware<D, C extends UpgradeRequestContext>(
+  createEvents: (c: C) => WebSocketEvents<D> | Promise<WebSocketEvents<D>>,
+  options: UpgradeWebSocketOptions<D, C> = {},
+): (c: C, next: Next) => Promise<Response | void> {
+  const route = prepareRoute(options);
+  return async (c: C, next: Next): Promise<Response | void> => {
+    // As Hono's helper: a page or a later handler on the same path answers.
+    if (!isUpgradeRequest(c.req.raw.headers)) return await next();
+    return await upgradeRequest(c, route, createEvents);
+  };
+}
+
+function upgradeWebSocketImpl(
+  ...args:
+    | [
+      createEvents: (c: Context) => WebSocketEvents | Promise<WebSocketEvents>,
+      options?: UpgradeWebSocketOptions<unknown>,
+    ]
+    | [c: Context, events: WebSocketEvents, options?: UpgradeWebSocketOptions<unknown>]
+): MiddlewareHandler | Promise<Response> {
+  if (typeof args[0] === "function") {
+    return createUpgradeMiddleware(args[0], args[1] as UpgradeWebSocketOptions<unknown>);
+  }
+  const [c, events, options = {}] = args as [Context, WebSocketEvents, UpgradeWebSocketOptions?];
+  if (!isUpgradeRequest(c.req.raw.headers)) return Promise.resolve(refuseNonUpgrade());
+  return upgradeRequest(c, prepareRoute(options), () => events);
+}
+
+/**
+ * Hono's `upgradeWebSocket`, on every runtime: the native upgrade on Deno,
+ * Workers and Bun, the codec on Node. Handlers have Hono's shape and types
+ * (`onOpen`, `onMessage`, `onClose`, `onError`; a `WSEvents` from `hono/ws`
+ * is accepted), and the route stays typed for Hono's RPC client (`$ws()`).
+ *
+ * The middleware form passes a request that is not an upgrade on to
+ * `next()`, as Hono's helper does (with nothing after it, Hono answers 404);
+ * the direct form answers it 426. A forbidden `Origin` gets 403, a malformed
+ * handshake 400 (or 426 for another version), each with a one-line reason.
+ * Authentication is ordinary middleware before it.
+ *
+ * @example The middleware form
+ * ```ts
+ * import { Hono } from "hono";
+ * import { upgradeWebSocket } from "@edgesocket/edgesocket";
+ *
+ * const app = new Hono().get(
+ *   "/room/:name",
+ *   upgradeWebSocket((c) => {
+ *     const room = c.req.param("name");
+ *     return { onMessage: (event, ws) => ws.send(`${room}: ${event.data}`) };
+ *   }),
+ * );
+ * ```
+ *
+ * @example The direct form
+ * ```ts
+ * import { Hono } from "hono";
+ * import { upgradeWebSocket } from "@edgesocket/edgesocket";
+ *
+ * const app = new Hono().get("/echo/:id", (c) =>
+ *   upgradeWebSocket(c, {
+ *     onMessage: (event, ws) => ws.send(event.data as string),
+ *   }));
+ * ```
+ */
+export const upgradeWebSocket: UpgradeWebSocket = upgradeWebSocketImpl as UpgradeWebSocket;

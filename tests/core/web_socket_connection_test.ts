@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { WebSocketConnection } from "../../mod.ts";
+import { WebSocketConnection } from "../../src/entries/adapter.ts";
 import { frame } from "../_util/chunking.ts";
 
 function fakeTransport() {

@@ -33,6 +33,7 @@ export const CANNOT: {
   echoCloseReason: Partial<Record<RuntimeName, string>>;
   topics: Partial<Record<RuntimeName, string>>;
   drain: Partial<Record<RuntimeName, string>>;
+  protocolErrorEvent: Partial<Record<RuntimeName, string>>;
 } = {
   ping: {
     deno: "Deno's WebSocket has no ping() (its idleTimeout pings on its own)",
@@ -53,6 +54,11 @@ export const CANNOT: {
   drain: {
     workerd: "Workers' WebSocket reports no bufferedAmount, so a queue never backs up and " +
       "onDrain never fires",
+  },
+  protocolErrorEvent: {
+    workerd: "workerd (under wrangler dev) deals with a peer's protocol violation before the " +
+      "Worker: it drops the TCP connection (and answers an oversize ping), and the Worker's " +
+      "socket gets neither an error nor a close event",
   },
 };
 

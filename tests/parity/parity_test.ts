@@ -144,20 +144,41 @@ const CASES: Array<[string, (t: Target) => Promise<void>]> = [
     assert.equal(picked.headers.get("sec-websocket-protocol"), "v1");
   }],
 
-  ["answers no subprotocol when none matches, and still opens", async ({ port }) => {
-    const none = await rawRequest(
-      port,
-      upgradeRequest("/info", { "Sec-WebSocket-Protocol": "v0" }),
-    );
-    none.conn.close();
-    assert.equal(none.status, 101);
-    assert.equal(none.headers.get("sec-websocket-protocol"), null);
-    // A route without protocols never echoes an offer either.
-    const echo = await rawRequest(port, upgradeRequest("/foo", { "Sec-WebSocket-Protocol": "x" }));
-    echo.conn.close();
-    assert.equal(echo.status, 101);
-    assert.equal(echo.headers.get("sec-websocket-protocol"), null);
-  }],
+  [
+    "answers no subprotocol when none of the route's list matches, and still opens",
+    async ({ port }) => {
+      const none = await rawRequest(
+        port,
+        upgradeRequest("/info", { "Sec-WebSocket-Protocol": "v0" }),
+      );
+      none.conn.close();
+      assert.equal(none.status, 101);
+      assert.equal(none.headers.get("sec-websocket-protocol"), null);
+    },
+  ],
+
+  [
+    "answers the first offered subprotocol on a route without protocols, like Hono and ws",
+    async ({ port }) => {
+      const first = await rawRequest(
+        port,
+        upgradeRequest("/foo", { "Sec-WebSocket-Protocol": "graphql-transport-ws, x" }),
+      );
+      first.conn.close();
+      assert.equal(first.status, 101);
+      assert.equal(first.headers.get("sec-websocket-protocol"), "graphql-transport-ws");
+      // The ws client fails "Server sent no subprotocol" without it.
+      const c = await openWs(port, "/foo", { protocols: ["token.abc", "chat"] });
+      assert.equal(c.ws.protocol, "token.abc");
+      assert.equal(textOf((await c.next()).data), "foo");
+      c.ws.close();
+      await c.closed;
+      // No offer, no header.
+      const plain = await rawRequest(port, upgradeRequest("/foo"));
+      plain.conn.close();
+      assert.equal(plain.headers.get("sec-websocket-protocol"), null);
+    },
+  ],
 
   ["refuses a foreign Origin with 403 and accepts the allowed one", async ({ port }) => {
     const bad = await rawRequest(
@@ -185,13 +206,100 @@ const CASES: Array<[string, (t: Target) => Promise<void>]> = [
     await c.closed;
   }],
 
-  ["answers a plain GET with 426 and a one-line body", async ({ port }) => {
-    const response = await fetch(`http://127.0.0.1:${port}/echo`);
+  ["passes a plain GET on to the next handler, as Hono's helper does", async ({ port }) => {
+    const page = await fetch(`http://127.0.0.1:${port}/page`);
+    assert.equal(page.status, 200);
+    assert.equal(await page.text(), "<p>page</p>");
+    // The same path still upgrades.
+    const c = await openWs(port, "/page");
+    assert.equal(textOf((await c.next()).data), "socket");
+    c.ws.close();
+    await c.closed;
+    // Nothing after it: Hono's own 404.
+    const alone = await fetch(`http://127.0.0.1:${port}/echo`);
+    assert.equal(alone.status, 404);
+    assert.equal(await alone.text(), "404 Not Found");
+  }],
+
+  ["upgrades in Hono's direct form, and answers a plain GET there with 426", async ({ port }) => {
+    const c = await openWs(port, "/direct/7");
+    assert.equal(textOf((await c.next()).data), "direct 7");
+    c.ws.close();
+    await c.closed;
+    const response = await fetch(`http://127.0.0.1:${port}/direct/7`);
     assert.equal(response.status, 426);
     assert.equal(
       await response.text(),
       "Expected a WebSocket upgrade request (Upgrade: websocket)\n",
     );
+  }],
+
+  [
+    "hands handlers DOM events, Hono's readyState, and the runtime's own socket",
+    async ({ name, port }) => {
+      const c = await openWs(port, "/info");
+      await c.next();
+      c.ws.send("event");
+      const raw = {
+        deno: "WebSocket",
+        node: "WebSocketConnection",
+        workerd: "WebSocket",
+        bun: "ServerWebSocket",
+      };
+      assert.deepEqual(JSON.parse(textOf((await c.next()).data)), {
+        messageEvent: true,
+        type: "message",
+        readyState: 1,
+        raw: raw[name],
+      });
+      c.ws.send("compress");
+      assert.equal(textOf((await c.next()).data), "not compressed");
+      c.ws.close();
+      await c.closed;
+    },
+  ],
+
+  ["refuses to send an object with a TypeError, not an empty frame", async ({ port }) => {
+    const c = await openWs(port, "/info");
+    await c.next();
+    c.ws.send("send-object");
+    assert.equal(
+      textOf((await c.next()).data),
+      "TypeError: Cannot send an object (Object): send() takes a string, ArrayBuffer, view or Blob",
+    );
+    c.ws.close();
+    await c.closed;
+  }],
+
+  ["fires onError with an Event before onClose when the peer breaks the protocol", async (t) => {
+    if (CANNOT.protocolErrorEvent[t.name]) {
+      // The documented exception: the Worker hears nothing at all.
+      const user = `u${crypto.randomUUID()}`;
+      const response = await rawRequest(t.port, upgradeRequest(`/info?user=${user}`));
+      await response.conn.write(new Uint8Array([0x81, 0x82, 0, 0, 0, 0, 0xc3, 0x28]));
+      assert.deepEqual(await seenFor(t.port, user), [], CANNOT.protocolErrorEvent[t.name]);
+      response.conn.close();
+      return;
+    }
+    for (
+      const [what, frame] of [
+        // Invalid UTF-8 in a masked text frame (mask 0: the payload as is).
+        ["invalid UTF-8", [0x81, 0x82, 0, 0, 0, 0, 0xc3, 0x28]],
+        // A ping over 125 bytes.
+        ["a 126-byte ping", [0x89, 0xfe, 0, 126, 0, 0, 0, 0, ...new Array(126).fill(0)]],
+      ] as const
+    ) {
+      const user = `u${crypto.randomUUID()}`;
+      const response = await rawRequest(t.port, upgradeRequest(`/info?user=${user}`));
+      assert.equal(response.status, 101);
+      await response.conn.write(new Uint8Array(frame));
+      const seen = await seenFor(t.port, user);
+      response.conn.close();
+      assert.equal(seen.length, 1, `${what}: ${JSON.stringify(seen)}`);
+      // The first message (the info) was sent on open; then error, close.
+      assert.equal(seen[0].order, "open,error,close", what);
+      assert.equal(seen[0].wasClean, false, what);
+    }
   }],
 
   ["answers another version with 426 and Sec-WebSocket-Version: 13", async ({ name, port }) => {

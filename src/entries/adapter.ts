@@ -1,0 +1,63 @@
+/**
+ * For authors of runtime adapters and servers that drive sockets themselves:
+ * the session that runs a route's handlers, the adapter contract, the event
+ * factories, the codec-driven connection and its upgrade. App authors need
+ * none of it: they use `@edgesocket/edgesocket`.
+ *
+ * An adapter turns a validated upgrade into an open socket and says what it
+ * enforces itself (`enforcesMessageSize`); the core never asks its name.
+ *
+ * @example A server that drives sockets with the codec over its own bytes
+ * ```ts ignore
+ * import { createCodecAdapter, RUNTIME_ADAPTER } from "@edgesocket/edgesocket/adapter";
+ *
+ * const adapter = createCodecAdapter("my-server", (pending) => {
+ *   writeResponseHead(101, pending.headers);
+ *   const connection = pending.start(myByteTransport);
+ *   onBytes((chunk) => connection.receive(chunk));
+ *   onEnd((error) => connection.receiveEnd(error));
+ * });
+ * const response = await app.fetch(request, { [RUNTIME_ADAPTER]: adapter });
+ * ```
+ *
+ * @module
+ */
+export { createUpgradeMiddleware, registerRuntimeAdapter } from "../hono/upgrade_web_socket.ts";
+export {
+  type AcceptedUpgrade,
+  type ConnectionLimits,
+  RUNTIME_ADAPTER,
+  type RuntimeAdapter,
+} from "../core/runtime_adapter.ts";
+export { WebSocketSession } from "../core/web_socket_session.ts";
+export type { SocketDriver } from "../core/socket_driver.ts";
+export type { RuntimeTopics } from "../core/runtime_topics.ts";
+export type { ByteTransport } from "../core/byte_transport.ts";
+export type { TrackedSession } from "../core/session_registry.ts";
+export { assertTopic } from "../core/pub_sub.ts";
+export { toBytes } from "../core/send_data.ts";
+export {
+  DRAIN_MARK,
+  WebSocketDriver,
+  type WebSocketDriverOptions,
+} from "../core/web_socket_driver.ts";
+export {
+  createCloseEvent,
+  createErrorEvent,
+  createEvent,
+  createMessageEvent,
+  type RawMessageData,
+} from "../core/web_socket_events.ts";
+export {
+  type ConnectionBinaryType,
+  WebSocketConnection,
+  type WebSocketConnectionHandler,
+  type WebSocketConnectionOptions,
+  type WebSocketEventMap,
+  type WebSocketListener,
+} from "../core/web_socket_connection.ts";
+export {
+  createCodecAdapter,
+  type PendingUpgrade,
+  PLACEHOLDER_STATUS,
+} from "../core/codec_upgrade.ts";
