@@ -17,8 +17,11 @@
  * @module
  */
 import { createAdaptorServer } from "@hono/node-server";
-import type { IncomingMessage, Server } from "node:http";
+import { Buffer } from "node:buffer";
+import type { IncomingMessage, Server as HttpServer } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import type { Duplex } from "node:stream";
 import {
   createCodecAdapter,
@@ -32,7 +35,15 @@ import {
   openConnectionCount,
 } from "../core/session_registry.ts";
 import { nodeDeflateEngine } from "./node_deflate_engine.ts";
-import { openSocketTransport, pipeSocket, writeRawResponse } from "./node_socket.ts";
+import {
+  ignoreSocketError,
+  isSocketTaken,
+  openSocketTransport,
+  pipeSocket,
+  type SocketMark,
+  takeSocketMark,
+  writeRawResponse,
+} from "./node_socket.ts";
 
 export { nodeDeflateEngine } from "./node_deflate_engine.ts";
 
@@ -48,6 +59,36 @@ export type FetchHandler = (
   env: Record<string | symbol, unknown>,
 ) => Response | Promise<Response>;
 
+/**
+ * A PEM certificate, key or CA: text, its bytes, or several of them (an RSA
+ * and an ECDSA certificate, say), as Node's and Bun's `tls` options take.
+ */
+export type TlsPem = string | Uint8Array | ReadonlyArray<string | Uint8Array>;
+
+/**
+ * TLS for {@linkcode serve}, named as `Deno.serve({ cert, key })` and Bun's
+ * `tls` name them. HTTP/2 would join here as one more member (the ALPN
+ * protocols to offer, served by `node:http2`'s `createSecureServer` with
+ * `allowHTTP1`), so no name in it says HTTP/1.1.
+ */
+export interface NodeTlsOptions {
+  /** The certificate chain, PEM: the server's certificate first, then its intermediates. */
+  cert: TlsPem;
+  /** The private key, PEM. */
+  key: TlsPem;
+  /** Unlocks an encrypted `key`. */
+  passphrase?: string;
+  /**
+   * Intermediate (and root) certificates, PEM, that the served chain is
+   * completed from when `cert` holds only the server's own: Node's and
+   * Bun's `ca`.
+   */
+  ca?: TlsPem;
+}
+
+/** The server {@linkcode serve} returns: plain HTTP, or HTTPS with `tls`. */
+export type NodeServer = HttpServer | HttpsServer;
+
 /** Options for {@linkcode serve}. */
 export interface NodeServeOptions {
   /** The app's fetch (`app.fetch`). */
@@ -56,6 +97,11 @@ export interface NodeServeOptions {
   port?: number;
   /** Host to bind (default all interfaces). */
   hostname?: string;
+  /**
+   * Serve HTTPS and `wss://` with this certificate and key, instead of
+   * plain HTTP and `ws://`.
+   */
+  tls?: NodeTlsOptions;
   /**
    * Drop a request whose headers are not complete after this many ms
    * (default 10,000): a slow-headers flood holds nothing for long.
@@ -84,32 +130,51 @@ const SKIPPED = new Set([
 ]);
 
 /**
- * Serves a Hono app on Node with WebSocket routes driven by the codec.
+ * Serves a Hono app on Node with WebSocket routes driven by the codec; with
+ * `tls`, HTTPS and `wss://`.
  *
- * @param options The app's fetch, port and host.
+ * @param options The app's fetch, port, host, and `tls` for HTTPS.
  * @param onListen Called with the bound address.
- * @returns The Node HTTP server.
+ * @returns The Node server: `node:http`'s, or `node:https`'s with `tls`.
  *
  * @example
  * ```ts ignore
  * const server = serve({ fetch: app.fetch, port: 0 }, (info) => console.log(info.port));
+ * const secure = serve({
+ *   fetch: app.fetch,
+ *   port: 8443,
+ *   tls: { cert: readFileSync("cert.pem", "utf8"), key: readFileSync("key.pem", "utf8") },
+ * });
  * ```
  */
 export function serve(
   options: NodeServeOptions,
   onListen?: (info: AddressInfo) => void,
-): Server {
+): NodeServer {
   const handshakeTimeout = options.handshakeTimeout ?? 10_000;
-  const server = createAdaptorServer({
-    fetch: options.fetch as never,
-    serverOptions: {
-      headersTimeout: handshakeTimeout,
-      requestTimeout: Math.max(handshakeTimeout, 300_000),
-      // Node checks the timeouts on this period: keep it under the timeout.
-      connectionsCheckingInterval: Math.min(1000, handshakeTimeout),
-      maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
-    },
-  }) as Server;
+  const serverOptions = {
+    headersTimeout: handshakeTimeout,
+    requestTimeout: Math.max(handshakeTimeout, 300_000),
+    // Node checks the timeouts on this period: keep it under the timeout.
+    connectionsCheckingInterval: Math.min(1000, handshakeTimeout),
+    maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
+  };
+  const tls = options.tls;
+  const server = (tls
+    ? createAdaptorServer({
+      fetch: options.fetch as never,
+      createServer: createHttpsServer,
+      serverOptions: {
+        ...serverOptions,
+        cert: toPem(tls.cert),
+        key: toPem(tls.key),
+        ca: tls.ca === undefined ? undefined : toPem(tls.ca),
+        passphrase: tls.passphrase,
+        // A stalled TLS handshake is a slow-headers flood one layer down.
+        handshakeTimeout,
+      },
+    })
+    : createAdaptorServer({ fetch: options.fetch as never, serverOptions })) as NodeServer;
   attachWebSocket(server, options.fetch, { maxConnections: options.maxConnections });
   server.listen(options.port ?? 8000, options.hostname, () => {
     onListen?.(server.address() as AddressInfo);
@@ -117,12 +182,30 @@ export function serve(
   return server;
 }
 
+// Node's TLS is typed for strings, Buffers and mutable arrays of them.
+function toPem(pem: TlsPem): string | Buffer | Array<string | Buffer> {
+  return typeof pem === "string" || pem instanceof Uint8Array ? toPemPart(pem) : pem.map(toPemPart);
+}
+
+function toPemPart(part: string | Uint8Array): string | Buffer {
+  return typeof part === "string"
+    ? part
+    : Buffer.from(part.buffer, part.byteOffset, part.byteLength);
+}
+
 /**
- * Routes a Node HTTP server's `upgrade` requests through the app, and drives
- * the accepted ones with the codec.
+ * Routes a Node server's `upgrade` requests through the app, and drives the
+ * accepted ones with the codec.
  *
- * @param server A Node HTTP server (for example from `createAdaptorServer`).
+ * The server may have other `upgrade` listeners (a second WebSocket
+ * library, a dev server's hot reload): a socket one of them wrote to, reads
+ * from or closed is left to it, and so is one the app has no route for
+ * (404) while another listener is there to take it. Otherwise the app's
+ * answer (401, 403, 400 …) is written and the socket ended.
+ *
+ * @param server A Node HTTP or HTTPS server (for example from `createAdaptorServer`).
  * @param fetch The app's fetch.
+ * @param options `maxConnections`: past it an upgrade gets 503 (default 65,536).
  *
  * @example
  * ```ts ignore
@@ -132,51 +215,83 @@ export function serve(
  * ```
  */
 export function attachWebSocket(
-  server: Server,
+  server: NodeServer,
   fetch: FetchHandler,
   options: { maxConnections?: number } = {},
 ): void {
   const maxConnections = options.maxConnections ?? 65_536;
+  const context: UpgradeContext = { server, fetch, maxConnections };
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (openConnectionCount() >= maxConnections) {
-      writeResponse(
-        socket,
-        new Response("Too many WebSocket connections: try again later\n", {
-          status: 503,
-          headers: { "Retry-After": "5" },
-        }),
-      );
+    // Alone on the server, a full one refuses before routing: the cheapest
+    // answer under a flood. With others, only a socket the app accepts is ours to refuse.
+    if (server.listenerCount("upgrade") === 1 && openConnectionCount() >= maxConnections) {
+      writeResponse(socket, createTooManyResponse());
       return;
     }
-    handleUpgrade(fetch, req, socket as Socket, head).catch((error) => {
+    const mark = takeSocketMark(socket);
+    handleUpgrade(context, req, socket as Socket, head, mark).catch((error) => {
       console.error(error);
-      writeResponse(
-        socket,
-        new Response("Internal Server Error\n", { status: 500 }),
-      );
+      if (!isSocketTaken(socket, mark)) {
+        writeResponse(socket, new Response("Internal Server Error\n", { status: 500 }));
+      }
     });
   });
 }
 
+interface UpgradeContext {
+  server: NodeServer;
+  fetch: FetchHandler;
+  maxConnections: number;
+}
+
+function createTooManyResponse(): Response {
+  return new Response("Too many WebSocket connections: try again later\n", {
+    status: 503,
+    headers: { "Retry-After": "5" },
+  });
+}
+
 async function handleUpgrade(
-  fetch: FetchHandler,
+  context: UpgradeContext,
   req: IncomingMessage,
   socket: Socket,
   head: Buffer,
+  mark: SocketMark,
 ): Promise<void> {
-  socket.on("error", ignore);
+  socket.on("error", ignoreSocketError);
   let pending: PendingUpgrade | undefined;
   const adapter = createCodecAdapter("node", (p) => (pending = p), {
     deflateEngine: nodeDeflateEngine,
   });
-  const response = await fetch(toRequest(req), {
+  const response = await context.fetch(toRequest(req), {
     incoming: req,
     outgoing: undefined,
     [RUNTIME_ADAPTER]: adapter,
   });
-  if (socket.destroyed) return;
+  // Every other listener's synchronous part has run by now (the fetch
+  // awaited at least once): what one of them took is not ours to answer.
+  if (isSocketTaken(socket, mark)) {
+    socket.off("error", ignoreSocketError);
+    if (pending) {
+      console.error(
+        `edgesocket: another 'upgrade' listener took ${req.method} ${req.url} first; left to it`,
+      );
+    }
+    return;
+  }
+  const others = context.server.listenerCount("upgrade") > 1;
   if (!pending || response.status !== PLACEHOLDER_STATUS) {
+    // No route here: the path is another listener's (as @hono/node-server's
+    // own upgrade listener decides), not a 404 to write into its socket.
+    if (others && response.status === 404) {
+      socket.off("error", ignoreSocketError);
+      return;
+    }
     await writeResponse(socket, response);
+    return;
+  }
+  if (openConnectionCount() >= context.maxConnections) {
+    await writeResponse(socket, createTooManyResponse());
     return;
   }
   const lines = ["HTTP/1.1 101 Switching Protocols"];
@@ -188,7 +303,7 @@ async function handleUpgrade(
   });
   socket.setNoDelay(true);
   socket.write(lines.join("\r\n") + "\r\n\r\n");
-  socket.off("error", ignore);
+  socket.off("error", ignoreSocketError);
   const connection = pending.start(openSocketTransport(socket));
   pipeSocket(socket, connection, head);
 }
@@ -211,7 +326,7 @@ async function handleUpgrade(
  * ```
  */
 export async function shutdown(
-  server: Server,
+  server: NodeServer,
   options: CloseAllOptions = {},
 ): Promise<{ closed: number; dropped: number }> {
   const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -226,7 +341,8 @@ function toRequest(req: IncomingMessage): Request {
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
   }
-  const url = `http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`;
+  const scheme = (req.socket as TLSSocket).encrypted ? "https" : "http";
+  const url = `${scheme}://${req.headers.host ?? "localhost"}${req.url ?? "/"}`;
   // Request, as of now: @hono/node-server swaps in its own at serve().
   if (Object.getPrototypeOf(UpgradeRequest.prototype) !== Request.prototype) {
     Object.setPrototypeOf(UpgradeRequest.prototype, Request.prototype);
@@ -307,5 +423,3 @@ async function writeResponse(socket: Duplex, response: Response): Promise<void> 
   const body = new Uint8Array(await response.arrayBuffer());
   writeRawResponse(socket, response.status, body, response.headers);
 }
-
-function ignore(): void {}
