@@ -140,6 +140,59 @@ function onSocketClose(this: PipedSocket): void {
   this[CONNECTION].receiveEnd();
 }
 
+/** What a socket looked like when the `upgrade` event reached us. */
+export interface SocketMark {
+  /** `bytesWritten` then: earlier keep-alive answers count in it. */
+  readonly written: number;
+  /** `'error'` listeners then (a TLS socket has one of its own). */
+  readonly errorListeners: number;
+}
+
+/**
+ * Notes a socket's state as the `upgrade` event reaches edgesocket, for
+ * {@linkcode isSocketTaken}.
+ *
+ * @param socket The socket of the upgrade.
+ * @returns The mark.
+ */
+export function takeSocketMark(socket: Duplex): SocketMark {
+  return {
+    written: (socket as Socket).bytesWritten ?? 0,
+    errorListeners: countErrorListeners(socket),
+  };
+}
+
+/**
+ * Whether another `upgrade` listener has taken the socket since the mark:
+ * it closed or ended it, wrote to it (`ws` writes its 101 or its 400 at
+ * once), reads it (a `data` listener, as every WebSocket library adds), or
+ * guards it with an `error` listener while it works (`ws` with an async
+ * `verifyClient`). Only {@linkcode ignoreSocketError} may be edgesocket's
+ * own listener on it by then.
+ *
+ * @param socket The socket of the upgrade.
+ * @param mark Its mark from {@linkcode takeSocketMark}.
+ * @returns `true` if the socket is another listener's.
+ */
+export function isSocketTaken(socket: Duplex, mark: SocketMark): boolean {
+  return socket.destroyed || socket.writableEnded ||
+    ((socket as Socket).bytesWritten ?? 0) !== mark.written ||
+    socket.listenerCount("data") > 0 ||
+    countErrorListeners(socket) > mark.errorListeners;
+}
+
+/**
+ * The `error` listener edgesocket holds on a socket while the app routes
+ * its upgrade: a reset then is nothing to report.
+ */
+export function ignoreSocketError(): void {}
+
+function countErrorListeners(socket: Duplex): number {
+  let count = 0;
+  for (const listener of socket.listeners("error")) if (listener !== ignoreSocketError) count++;
+  return count;
+}
+
 /**
  * Answers on a raw socket with an HTTP/1.1 response and ends it.
  *

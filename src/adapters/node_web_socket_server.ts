@@ -55,12 +55,10 @@ export class NodeWebSocket extends EventEmitter {
     this.connection = connection;
     connection.binaryType = "uint8array";
     connection.onmessage = (event) => {
-      const data = event.data;
+      // Views, as binaryType "uint8array" above hands them over.
+      const data = event.data as string | Uint8Array;
       if (typeof data === "string") this.emit("message", Buffer.from(data), false);
-      else {
-        const bytes = data as Uint8Array;
-        this.emit("message", Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), true);
-      }
+      else this.emit("message", Buffer.from(data.buffer, data.byteOffset, data.byteLength), true);
     };
     connection.onclose = (event) => this.emit("close", event.code, Buffer.from(event.reason));
     connection.onerror = (event) => this.emit("error", event.error);
