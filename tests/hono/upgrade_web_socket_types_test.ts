@@ -10,12 +10,7 @@ import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { hc } from "hono/client";
 import { createMiddleware } from "hono/factory";
 import type { WSContext, WSEvents, WSMessageReceive, WSReadyState } from "hono/ws";
-import {
-  type UpgradeResponse,
-  upgradeWebSocket,
-  type WebSocketContext,
-  type WebSocketEvents,
-} from "../../mod.ts";
+import { type UpgradeResponse, upgradeWebSocket, type WebSocketContext } from "../../mod.ts";
 import { upgradeWebSocket as upgradeOnDeno } from "../../src/entries/deno.ts";
 import { upgradeWebSocket as upgradeOnWorkers } from "../../src/entries/cloudflare.ts";
 import {
@@ -117,7 +112,9 @@ const app = new Hono<Env>()
 
 // The middleware is Hono's MiddlewareHandler with the "ws" output format.
 const middleware = upgradeWebSocket(() => ({}));
-expectType<Equal<typeof middleware, MiddlewareHandler<any, any, { outputFormat: "ws" }>>>(true);
+// deno-lint-ignore no-explicit-any -- Hono's own helper types it with `any`.
+type HonoWsMiddleware = MiddlewareHandler<any, any, { outputFormat: "ws" }>;
+expectType<Equal<typeof middleware, HonoWsMiddleware>>(true);
 
 // Hono's RPC client offers $ws() on every WebSocket route, params typed.
 const client = hc<typeof app>("http://localhost");
