@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { PubSub } from "../../mod.ts";
+import { createRedisBackplane } from "../../src/backplanes/redis.ts";
+import { redisCli, startCluster } from "./_redis_servers.ts";
+import { recordingSubscriber as subscriber, settle, until } from "./_topic_helpers.ts";
+
+Deno.test({
+  name: "Redis backplane on a three-master Cluster: sharded topics over every master, " +
+    "once each, in order, through a master's restart",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const cluster = await startCluster();
+    const logs: string[] = [];
+    const log = (line: string) => logs.push(line);
+    // One seed node (the others are discovered), and every node as a list.
+    const planeA = createRedisBackplane({ url: cluster.urls[0], cluster: true, log });
+    const planeB = createRedisBackplane({ url: cluster.urls, log, maxRetryDelay: 200 });
+    try {
+      const a = new PubSub({ backplane: planeA });
+      const b = new PubSub({ backplane: planeB });
+      const topics = Array.from({ length: 12 }, (_, i) => `room-${i}`);
+      const owners = new Map<string, number>();
+      for (const topic of topics) owners.set(topic, await cluster.ownerOf(`edgesocket:${topic}`));
+      assert.equal(new Set(owners.values()).size, 3, "the topics hash to all three masters");
+
+      const onA = new Map(topics.map((t) => [t, subscriber()]));
+      const onB = new Map(topics.map((t) => [t, subscriber()]));
+      for (const topic of topics) {
+        a.subscribe(onA.get(topic)!, topic);
+        b.subscribe(onB.get(topic)!, topic);
+      }
+      await until(() => planeA.connected && planeB.connected, "the cluster connections", 10_000);
+      // Each topic is a sharded channel on its own master, with both processes on it.
+      for (const topic of topics) {
+        const port = owners.get(topic)!;
+        const channel = `edgesocket:${topic}`;
+        const deadline = Date.now() + 5000;
+        let count = "";
+        while (Date.now() < deadline) {
+          count = await redisCli(port, "pubsub", "shardnumsub", channel);
+          if (count.endsWith("\n2")) break;
+          await settle(20);
+        }
+        assert.equal(count, `${channel}\n2`, `SSUBSCRIBE on the master of ${topic}`);
+        assert.equal(await redisCli(port, "pubsub", "numsub", channel), `${channel}\n0`);
+      }
+
+      const N = 100;
+      for (let i = 0; i < N; i++) {
+        for (const topic of topics) a.publish(topic, `${topic} ${i}`);
+      }
+      for (const topic of topics) b.publish(topic, `${topic} from b`);
+      const expected = (topic: string) => Array.from({ length: N }, (_, i) => `${topic} ${i}`);
+      await until(
+        () => topics.every((t) => onB.get(t)!.got.length === N + 1),
+        "every topic's messages",
+        10_000,
+      );
+      await settle();
+      for (const topic of topics) {
+        // b's own is local, at once; a's come through the topic's master.
+        assert.deepEqual(onB.get(topic)!.got, [`${topic} from b`, ...expected(topic)]);
+        assert.deepEqual(onA.get(topic)!.got, [...expected(topic), `${topic} from b`]);
+      }
+
+      // The master of room-0 dies: its topics are served locally only, the
+      // other masters' topics go on.
+      const victim = owners.get(topics[0])!;
+      const onVictim = topics.filter((t) => owners.get(t) === victim);
+      const elsewhere = topics.filter((t) => owners.get(t) !== victim);
+      await cluster.kill(victim);
+      await until(() => !planeA.connected, "the lost master to be seen");
+      for (const topic of topics) a.publish(topic, `${topic} during`);
+      for (const topic of topics) assert.equal(onA.get(topic)!.got.at(-1), `${topic} during`);
+      await until(
+        () => elsewhere.every((t) => onB.get(t)!.got.at(-1) === `${t} during`),
+        "the other masters' topics during the outage",
+      );
+      await until(() => planeA.unrelayed === onVictim.length, "the lost ones to be counted");
+
+      await cluster.restart(victim);
+      await until(() => planeA.connected && planeB.connected, "reconnection", 20_000);
+      for (const topic of topics) a.publish(topic, `${topic} after`);
+      await until(
+        () => topics.every((t) => onB.get(t)!.got.at(-1) === `${t} after`),
+        "every topic after the restart",
+        10_000,
+      );
+      await settle();
+      for (const topic of topics) {
+        const during = owners.get(topic) === victim ? [] : [`${topic} during`];
+        assert.deepEqual(onB.get(topic)!.got, [
+          `${topic} from b`,
+          ...expected(topic),
+          ...during,
+          `${topic} after`,
+        ], `${topic}: once each, in order`);
+      }
+      assert.equal(planeA.unrelayed, onVictim.length);
+      assert.ok(
+        logs.some((l) => l.includes(`lost 127.0.0.1:${victim}`)),
+        logs.join("\n"),
+      );
+      assert.ok(
+        logs.some((l) =>
+          l.includes(`reconnected to 127.0.0.1:${victim}; ${onVictim.length} message(s)`)
+        ),
+        logs.join("\n"),
+      );
+    } finally {
+      await Promise.all([planeA.close(), planeB.close()]);
+      await cluster.stop();
+    }
+  },
+});
