@@ -66,9 +66,11 @@ export {
   subscriberCount,
 } from "./src/core/pub_sub.ts";
 export type { Backplane } from "./src/core/backplane.ts";
+export type { RuntimeTopics } from "./src/core/runtime_topics.ts";
 export {
   CloseCode,
   HandshakeError,
+  type PerMessageDeflateNegotiation,
   type PerMessageDeflateOptions,
   ProtocolError,
   type ProtocolSelector,

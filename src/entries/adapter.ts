@@ -22,7 +22,12 @@
  *
  * @module
  */
-export { createUpgradeMiddleware, registerRuntimeAdapter } from "../hono/upgrade_web_socket.ts";
+export {
+  createUpgradeMiddleware,
+  registerRuntimeAdapter,
+  type UpgradeMiddlewareOptions,
+  type UpgradeRequestContext,
+} from "../hono/upgrade_web_socket.ts";
 export {
   type AcceptedUpgrade,
   type ConnectionLimits,

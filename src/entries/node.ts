@@ -23,8 +23,8 @@ export * from "../../mod.ts";
 export * from "../adapters/node.ts";
 export {
   createNodeWebSocket,
-  type NodeWebSocket,
-  type NodeWebSocketOptions,
+  type NodeWebSocketHelper,
+  type NodeWebSocketHelperOptions,
 } from "../hono/create_node_web_socket.ts";
 export type { WebSocketConnection } from "../core/web_socket_connection.ts";
 

@@ -4,7 +4,7 @@ import type { WebSocketConnection } from "../core/web_socket_connection.ts";
 import { type UpgradeWebSocket, upgradeWebSocket as upgrade } from "./upgrade_web_socket.ts";
 
 /** Options for {@linkcode createNodeWebSocket}, as `@hono/node-ws` takes them. */
-export interface NodeWebSocketOptions {
+export interface NodeWebSocketHelperOptions {
   /** The Hono app (anything with its `fetch`). */
   app: {
     fetch: FetchHandler | ((request: Request, env?: unknown) => Response | Promise<Response>);
@@ -17,7 +17,7 @@ export interface NodeWebSocketOptions {
 }
 
 /** What {@linkcode createNodeWebSocket} returns, as `@hono/node-ws` does. */
-export interface NodeWebSocket {
+export interface NodeWebSocketHelper {
   /** The helper; `ws.raw` is the codec's `WebSocketConnection`. */
   upgradeWebSocket: UpgradeWebSocket<WebSocketConnection>;
   /** Routes the server's `upgrade` requests through the app. */
@@ -45,7 +45,7 @@ export interface NodeWebSocket {
  * injectWebSocket(serve({ fetch: app.fetch, port: 8000 }));
  * ```
  */
-export function createNodeWebSocket(options: NodeWebSocketOptions): NodeWebSocket {
+export function createNodeWebSocket(options: NodeWebSocketHelperOptions): NodeWebSocketHelper {
   const fetch = options.app.fetch as FetchHandler;
   return {
     upgradeWebSocket: upgrade as UpgradeWebSocket<WebSocketConnection>,

@@ -1,4 +1,4 @@
-import type { Context, Env, Input, MiddlewareHandler, Next, TypedResponse } from "hono";
+import type { Context, Env, Input, MiddlewareHandler, TypedResponse } from "hono";
 import type { BlankInput } from "hono/types";
 import type { StatusCode } from "hono/utils/http-status";
 import {
@@ -47,6 +47,11 @@ export interface UpgradeWebSocketOptions<D = unknown, C = Context> {
    * ignores it; on Bun and Workers the runtime's own setting decides.
    */
   compression?: boolean | PerMessageDeflateOptions;
+}
+
+/** Options for {@linkcode createUpgradeMiddleware}: a route's, and the adapter. */
+export interface UpgradeMiddlewareOptions<D = unknown, C = Context>
+  extends UpgradeWebSocketOptions<D, C> {
   /**
    * Upgrades with this adapter instead of the runtime's (a Durable Object's
    * hibernatable sockets: see `DurableObjectWebSockets`).
@@ -146,7 +151,7 @@ function isAllowedOrigin(
 
 /** What a route needs to upgrade: given once per route, applied per request. */
 interface RouteUpgrade<D, C> {
-  options: UpgradeWebSocketOptions<D, C>;
+  options: UpgradeMiddlewareOptions<D, C>;
   limits: {
     maxMessageSize: number;
     maxFragments: number;
@@ -156,7 +161,7 @@ interface RouteUpgrade<D, C> {
   compression: PerMessageDeflateOptions | undefined;
 }
 
-function prepareRoute<D, C>(options: UpgradeWebSocketOptions<D, C>): RouteUpgrade<D, C> {
+function prepareRoute<D, C>(options: UpgradeMiddlewareOptions<D, C>): RouteUpgrade<D, C> {
   const compression = options.compression === true ? {} : options.compression || undefined;
   // Bad window bits throw here, at startup, not on the first upgrade.
   if (compression) negotiatePerMessageDeflate([], compression);
@@ -172,7 +177,13 @@ function prepareRoute<D, C>(options: UpgradeWebSocketOptions<D, C>): RouteUpgrad
   };
 }
 
-type UpgradeRequestContext = { req: { raw: Request }; env: unknown };
+/** The part of Hono's `Context` an upgrade reads: Hono's satisfies it. */
+export interface UpgradeRequestContext {
+  /** The request. */
+  req: { raw: Request };
+  /** The runtime's env: bindings, Bun's server, the Node adapter's hooks. */
+  env: unknown;
+}
 
 // Everything after "is this an upgrade at all": origin, handshake, the
 // adapter, the session. Answers the 101 (or its stand-in) or a refusal.
@@ -233,13 +244,18 @@ function refuseNonUpgrade(): Response {
  * @param createEvents Builds the handlers from the request's context.
  * @param options Subprotocols, origins, per-connection data, limits, adapter.
  * @returns The middleware: a non-upgrade request goes on to `next()`.
+ *
+ * @example An upgrade through an adapter of one's own
+ * ```ts ignore
+ * app.get("/ws", createUpgradeMiddleware(() => events, { adapter: myAdapter }));
+ * ```
  */
 export function createUpgradeMiddleware<D, C extends UpgradeRequestContext>(
   createEvents: (c: C) => WebSocketEvents<D> | Promise<WebSocketEvents<D>>,
-  options: UpgradeWebSocketOptions<D, C> = {},
-): (c: C, next: Next) => Promise<Response | void> {
+  options: UpgradeMiddlewareOptions<D, C> = {},
+): (c: C, next: () => Promise<void>) => Promise<Response | void> {
   const route = prepareRoute(options);
-  return async (c: C, next: Next): Promise<Response | void> => {
+  return async (c: C, next: () => Promise<void>): Promise<Response | void> => {
     // As Hono's helper: a page or a later handler on the same path answers.
     if (!isUpgradeRequest(c.req.raw.headers)) return await next();
     return await upgradeRequest(c, route, createEvents);

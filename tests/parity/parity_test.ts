@@ -256,6 +256,13 @@ const CASES: Array<[string, (t: Target) => Promise<void>]> = [
       assert.equal(textOf((await c.next()).data), "not compressed");
       c.ws.close();
       await c.closed;
+      if (name === "bun") {
+        // The fixture takes { upgradeWebSocket, websocket } from createBunWebSocket().
+        const bun = await openWs(port, "/bun-raw");
+        assert.equal(textOf((await bun.next()).data), "raw function");
+        bun.ws.close();
+        await bun.closed;
+      }
     },
   ],
 
