@@ -26,7 +26,7 @@ const app = createApp({
 });
 
 const server = Bun.serve({
-  port: Number(process.env.PORT ?? 8000),
+  port: Number(process.env.PORT || 8000),
   hostname: process.env.HOST,
   fetch: app.fetch,
   websocket,

@@ -17,7 +17,7 @@ const app = createApp({
 });
 
 const server = Deno.serve({
-  port: Number(Deno.env.get("PORT") ?? 8000),
+  port: Number(Deno.env.get("PORT") || 8000),
   hostname: Deno.env.get("HOST") ?? "0.0.0.0",
   onListen({ hostname, port }) {
     console.log(

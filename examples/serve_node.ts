@@ -20,7 +20,7 @@ const app = createApp({
 
 const server = serve({
   fetch: app.fetch,
-  port: Number(process.env.PORT ?? 8000),
+  port: Number(process.env.PORT || 8000),
   hostname: process.env.HOST,
 }, (info) => {
   console.log(

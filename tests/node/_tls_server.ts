@@ -26,7 +26,6 @@ const PAGE = `<!doctype html>
 const env = process.env;
 const app = createEchoApp();
 app.get("/page", (c) => c.html(PAGE));
-app.get("/healthz", (c) => c.json({ ok: true }));
 app.get(
   "/whoami",
   upgradeWebSocket(() => ({ onOpen: (_e, ws) => ws.send(String(ws.url)) })),

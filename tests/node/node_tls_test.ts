@@ -192,7 +192,7 @@ Deno.test({
             try {
               const health = await fetch(`https://127.0.0.1:${server.port}/healthz`, { client });
               assert.equal(health.status, 200);
-              assert.deepEqual(await health.json(), { ok: true });
+              assert.equal((await health.json()).ok, true);
             } finally {
               client.close();
             }
