@@ -6,37 +6,75 @@
  * @module
  */
 import type { Buffer } from "node:buffer";
-import type { EventEmitter } from "node:events";
-import type {
-  RedisClientType,
-  RedisClusterType,
-  RedisFunctions,
-  RedisModules,
-  RedisScripts,
-  RespVersions,
-  TypeMapping,
-} from "@redis/client";
 
-/** A node-redis client (`createClient()`), whatever its modules, scripts and RESP version. */
-export type RedisClient = RedisClientType<
-  RedisModules,
-  RedisFunctions,
-  RedisScripts,
-  RespVersions,
-  TypeMapping
->;
+/**
+ * Receives a channel's messages: bytes, as the backplane subscribes in
+ * node-redis's buffer mode (typed as node-redis types a listener of either
+ * mode).
+ */
+export type RedisMessageListener = (
+  message: Buffer | string,
+  channel: Buffer | string,
+) => unknown;
 
-/** A node-redis Redis Cluster client (`createCluster()`). */
-export type RedisCluster = RedisClusterType<
-  RedisModules,
-  RedisFunctions,
-  RedisScripts,
-  RespVersions,
-  TypeMapping
->;
+/** What the backplane publishes and subscribes with; node-redis's clients have it. */
+export interface RedisPubSubCommands {
+  /** `PUBLISH`. */
+  publish(channel: string, message: Buffer): Promise<unknown>;
+  /** `SPUBLISH` (Redis 7). */
+  sPublish(channel: string, message: Buffer): Promise<unknown>;
+  /** `SUBSCRIBE`, with buffers. */
+  subscribe(channel: string, listener: RedisMessageListener, bufferMode: true): Promise<unknown>;
+  /** `UNSUBSCRIBE` of one listener. */
+  unsubscribe(channel: string, listener: RedisMessageListener, bufferMode: true): Promise<unknown>;
+  /** `SSUBSCRIBE` (Redis 7), with buffers. */
+  sSubscribe(channel: string, listener: RedisMessageListener, bufferMode: true): Promise<unknown>;
+  /** `SUNSUBSCRIBE` of one listener. */
+  sUnsubscribe(channel: string, listener: RedisMessageListener, bufferMode: true): Promise<unknown>;
+}
+
+/** A listener of `node:events`, whose arguments depend on the event. */
+// deno-lint-ignore no-explicit-any
+export type RedisEventListener = (...args: any[]) => void;
+
+/** What the backplane needs of every node-redis client: pub/sub, state, events. */
+export interface RedisConnection extends RedisPubSubCommands {
+  /** Whether `connect()` was called and `close()`/`destroy()` not yet. */
+  readonly isOpen: boolean;
+  /** Whether the connection is up and ready for commands. */
+  readonly isReady: boolean;
+  /** Opens the connection. */
+  connect(): Promise<unknown>;
+  /** Closes once the replies still due have arrived. */
+  close(): Promise<unknown>;
+  /** Closes at once. */
+  destroy(): void;
+  /** The same client with other per-command options (`timeout: 0`: no timer). */
+  withCommandOptions(options: { timeout: number }): RedisPubSubCommands;
+  /** Listens to an event (`ready`, `error`, `node-ready`, …). */
+  on(event: string, listener: RedisEventListener): unknown;
+  /** Stops listening. */
+  off(event: string, listener: RedisEventListener): unknown;
+}
+
+/**
+ * The part of a node-redis client (`createClient()` from `redis` or
+ * `@redis/client`, node-redis 5 or later) the backplane uses; node-redis's
+ * clients satisfy it, whatever their modules, scripts or RESP version.
+ */
+export interface RedisClient extends RedisConnection {
+  /** A second connection with the same options (and `overrides`). */
+  duplicate(overrides?: { disableOfflineQueue?: boolean }): RedisClient;
+}
+
+/** The part of a node-redis Redis Cluster client (`createCluster()`) the backplane uses. */
+export interface RedisCluster extends RedisConnection {
+  /** The cluster's masters, as last discovered. */
+  readonly masters: readonly unknown[];
+}
 
 /** Receives one channel's messages as bytes. */
-export type ChannelListener = (message: Buffer) => void;
+export type ChannelListener = RedisMessageListener;
 
 /** What the link tells the backplane. */
 export interface LinkEvents {
@@ -61,11 +99,11 @@ export interface RedisLink {
   close(): Promise<void>;
 }
 
-type Handler = Parameters<EventEmitter["on"]>[1];
-type UnsubscribeListener = Parameters<RedisCluster["unsubscribe"]>[1];
-
 // Listens to an emitter until the returned function is called.
-function listen(emitter: EventEmitter, handlers: Record<string, Handler>): () => void {
+function listen(
+  emitter: RedisConnection,
+  handlers: Record<string, RedisEventListener>,
+): () => void {
   for (const [event, handler] of Object.entries(handlers)) emitter.on(event, handler);
   return () => {
     for (const [event, handler] of Object.entries(handlers)) emitter.off(event, handler);
@@ -134,7 +172,7 @@ export function createServerLink(options: {
     unsubscribe: (channel, listener) =>
       sharded
         ? subscriber.sUnsubscribe(channel, listener, true)
-        : subscriber.unsubscribe<true>(channel, listener, true),
+        : subscriber.unsubscribe(channel, listener, true),
     async close() {
       for (const stop of stops) stop();
       await Promise.allSettled(
@@ -205,9 +243,7 @@ export function createClusterLink(options: {
     unsubscribe: (channel, listener) =>
       sharded
         ? cluster.sUnsubscribe(channel, listener, true)
-        // Typed for either mode in node-redis 6 (its standalone client and
-        // SUNSUBSCRIBE take the buffer-mode listener).
-        : cluster.unsubscribe(channel, listener as UnsubscribeListener, true),
+        : cluster.unsubscribe(channel, listener, true),
     async close() {
       stop();
       if (owned) await closeClient(cluster);

@@ -33,7 +33,14 @@ import {
 } from "./_redis_link.ts";
 
 export type { Backplane } from "../core/backplane.ts";
-export type { RedisClient, RedisCluster } from "./_redis_link.ts";
+export type {
+  RedisClient,
+  RedisCluster,
+  RedisConnection,
+  RedisEventListener,
+  RedisMessageListener,
+  RedisPubSubCommands,
+} from "./_redis_link.ts";
 
 /** TLS settings for a `rediss://` URL (those of `node:tls`). */
 export interface RedisTlsOptions {
@@ -130,9 +137,12 @@ function describeUrl(url: URL): string {
 
 function describeClient(client: RedisClient | RedisCluster): string {
   if (isCluster(client)) return "Redis Cluster";
-  const socket = client.options?.socket as { host?: string; port?: number } | undefined;
-  if (client.options?.url) return describeUrl(new URL(client.options.url));
-  return `${socket?.host ?? "localhost"}:${socket?.port ?? 6379}`;
+  // node-redis keeps its options; only for the log lines.
+  const { options } = client as {
+    options?: { url?: string; socket?: { host?: string; port?: number } };
+  };
+  if (options?.url) return describeUrl(new URL(options.url));
+  return `${options?.socket?.host ?? "localhost"}:${options?.socket?.port ?? 6379}`;
 }
 
 // The clients a URL asks for.
@@ -166,7 +176,7 @@ function createFromUrl(
         disableOfflineQueue: true,
         socket,
       },
-    }) as unknown as RedisCluster;
+    });
     const link = createClusterLink({
       cluster,
       owned: true,
@@ -179,7 +189,7 @@ function createFromUrl(
     url: urls[0],
     disableOfflineQueue: true,
     socket,
-  }) as unknown as RedisClient;
+  });
   // Subscriptions wait for the connection instead of failing.
   const subscriber = publisher.duplicate({ disableOfflineQueue: false });
   const link = createServerLink({
@@ -318,7 +328,8 @@ export function createRedisBackplane(options: RedisBackplaneOptions): RedisBackp
     batching = false;
     endWriteBatch();
   };
-  const receive = (topic: string, payload: Buffer) => {
+  const receive = (topic: string, message: Buffer | string) => {
+    const payload = typeof message === "string" ? Buffer.from(message) : message;
     if (payload.length < 9 || origin.compare(payload, 0, 8) === 0) return; // ours: delivered locally
     if (!batching) {
       // The messages node-redis parses from one read reach their subscribers

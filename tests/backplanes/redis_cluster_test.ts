@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createCluster } from "@redis/client";
 import { PubSub } from "../../mod.ts";
 import { createRedisBackplane } from "../../src/backplanes/redis.ts";
 import { redisCli, startCluster } from "./_redis_servers.ts";
@@ -16,9 +17,14 @@ Deno.test({
     // One seed node (the others are discovered), and every node as a list.
     const planeA = createRedisBackplane({ url: cluster.urls[0], cluster: true, log });
     const planeB = createRedisBackplane({ url: cluster.urls, log, maxRetryDelay: 200 });
+    // A cluster client the app made, not connected yet.
+    const own = createCluster({ rootNodes: [{ url: cluster.urls[1] }] });
+    own.on("error", () => {});
+    const planeC = createRedisBackplane({ client: own, log: () => {} });
     try {
       const a = new PubSub({ backplane: planeA });
       const b = new PubSub({ backplane: planeB });
+      const c = new PubSub({ backplane: planeC });
       const topics = Array.from({ length: 12 }, (_, i) => `room-${i}`);
       const owners = new Map<string, number>();
       for (const topic of topics) owners.set(topic, await cluster.ownerOf(`edgesocket:${topic}`));
@@ -26,11 +32,14 @@ Deno.test({
 
       const onA = new Map(topics.map((t) => [t, subscriber()]));
       const onB = new Map(topics.map((t) => [t, subscriber()]));
+      const onC = new Map(topics.map((t) => [t, subscriber()]));
       for (const topic of topics) {
         a.subscribe(onA.get(topic)!, topic);
         b.subscribe(onB.get(topic)!, topic);
+        c.subscribe(onC.get(topic)!, topic);
       }
-      await until(() => planeA.connected && planeB.connected, "the cluster connections", 10_000);
+      const all = [planeA, planeB, planeC];
+      await until(() => all.every((p) => p.connected), "the cluster connections", 10_000);
       // Each topic is a sharded channel on its own master, with both processes on it.
       for (const topic of topics) {
         const port = owners.get(topic)!;
@@ -39,10 +48,10 @@ Deno.test({
         let count = "";
         while (Date.now() < deadline) {
           count = await redisCli(port, "pubsub", "shardnumsub", channel);
-          if (count.endsWith("\n2")) break;
+          if (count.endsWith("\n3")) break;
           await settle(20);
         }
-        assert.equal(count, `${channel}\n2`, `SSUBSCRIBE on the master of ${topic}`);
+        assert.equal(count, `${channel}\n3`, `SSUBSCRIBE on the master of ${topic}`);
         assert.equal(await redisCli(port, "pubsub", "numsub", channel), `${channel}\n0`);
       }
 
@@ -62,7 +71,13 @@ Deno.test({
         // b's own is local, at once; a's come through the topic's master.
         assert.deepEqual(onB.get(topic)!.got, [`${topic} from b`, ...expected(topic)]);
         assert.deepEqual(onA.get(topic)!.got, [...expected(topic), `${topic} from b`]);
+        // Order holds per publisher; a's and b's may interleave.
+        const gotC = onC.get(topic)!.got;
+        assert.equal(gotC.length, N + 1);
+        assert.deepEqual(gotC.filter((m) => m !== `${topic} from b`), expected(topic));
       }
+      await planeC.close();
+      assert.ok(own.isOpen, "the app's cluster client is left open");
 
       // The master of room-0 dies: its topics are served locally only, the
       // other masters' topics go on.
@@ -109,7 +124,8 @@ Deno.test({
         logs.join("\n"),
       );
     } finally {
-      await Promise.all([planeA.close(), planeB.close()]);
+      await Promise.all([planeA.close(), planeB.close(), planeC.close()]);
+      if (own.isOpen) own.destroy();
       await cluster.stop();
     }
   },
