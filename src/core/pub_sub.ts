@@ -52,7 +52,7 @@ const encoder = new TextEncoder();
  *
  * @example
  * ```ts
- * import { assertTopic } from "@edgesocket/edgesocket";
+ * import { assertTopic } from "@edgesocket/edgesocket/adapter";
  * assertTopic("room:lobby");
  * ```
  */

@@ -11,7 +11,7 @@ export type SendData = string | ArrayBuffer | ArrayBufferView | Blob;
  *
  * @example
  * ```ts
- * import { toBytes } from "@edgesocket/edgesocket";
+ * import { toBytes } from "@edgesocket/edgesocket/adapter";
  * const pool = new Uint8Array(8192);
  * console.log(toBytes(pool.subarray(10, 13)).length); // 3
  * ```

@@ -108,7 +108,7 @@ const MAX_UNANSWERED_PINGS = 1024;
  *
  * @example Over an in-memory transport
  * ```ts
- * import { WebSocketConnection } from "@edgesocket/edgesocket";
+ * import { WebSocketConnection } from "@edgesocket/edgesocket/adapter";
  * const written: Uint8Array[] = [];
  * const ws = new WebSocketConnection({
  *   write: (chunks) => written.push(...chunks),
