@@ -71,6 +71,8 @@ export interface RedisClient extends RedisConnection {
 export interface RedisCluster extends RedisConnection {
   /** The cluster's masters, as last discovered. */
   readonly masters: readonly unknown[];
+  /** Each of the 16,384 slots' shard, as last discovered. */
+  readonly slots: ReadonlyArray<{ master?: unknown } | undefined>;
 }
 
 /** Receives one channel's messages as bytes. */
@@ -92,6 +94,8 @@ export interface RedisLink {
   readonly up: boolean;
   /** Whether a publish can be sent now (with a cluster, some shard may still be down). */
   readonly canPublish: boolean;
+  /** What keeps the connected link from serving every topic, if anything. */
+  findProblem(): string | undefined;
   publish(channel: string, payload: Buffer): Promise<unknown>;
   subscribe(channel: string, listener: ChannelListener): Promise<unknown>;
   unsubscribe(channel: string, listener: ChannelListener): Promise<unknown>;
@@ -163,6 +167,7 @@ export function createServerLink(options: {
     get canPublish() {
       return publisher.isReady;
     },
+    findProblem: () => undefined,
     publish: (channel, payload) =>
       sharded ? fast.sPublish(channel, payload) : fast.publish(channel, payload),
     subscribe: (channel, listener) =>
@@ -183,6 +188,8 @@ export function createServerLink(options: {
     },
   };
 }
+
+const SLOTS = 16384;
 
 /**
  * A Redis Cluster: publishes go to the shard that owns the channel's slot
@@ -229,6 +236,14 @@ export function createClusterLink(options: {
     },
     get canPublish() {
       return cluster.isReady;
+    },
+    findProblem() {
+      // Connected while the cluster was still being formed, node-redis keeps
+      // the slots it saw then: it learns of the others only from a MOVED, and
+      // a command for a slot it has no master for is never sent.
+      let missing = 0;
+      for (let slot = 0; slot < SLOTS; slot++) if (!cluster.slots[slot]?.master) missing++;
+      return missing === 0 ? undefined : `${missing} of ${SLOTS} slots have no master`;
     },
     publish: (channel, payload) =>
       sharded ? fast.sPublish(channel, payload) : fast.publish(channel, payload),

@@ -343,25 +343,43 @@ export function createRedisBackplane(options: RedisBackplaneOptions): RedisBackp
     const body = payload.subarray(9);
     deliver(topic, payload[8] === TEXT ? body.toString("utf8") : new Uint8Array(body));
   };
+  // A SUBSCRIBE that failed is asked again on the next "ready", or after a
+  // while: a cluster's shard may refuse it while connections stay up.
+  let resubscribeTimer: ReturnType<typeof setTimeout> | undefined;
+  const resubscribeLater = () => {
+    if (closed || resubscribeTimer !== undefined) return;
+    resubscribeTimer = setTimeout(() => {
+      resubscribeTimer = undefined;
+      if (link.up) { for (const [topic, listener] of listeners) subscribeChannel(topic, listener); }
+    }, Math.min(1000, options.maxRetryDelay ?? 5000));
+  };
   const subscribeChannel = (topic: string, listener: ChannelListener) => {
-    link.subscribe(prefix + topic, listener).catch(() => {}); // asked again on the next "ready"
+    link.subscribe(prefix + topic, listener).catch(resubscribeLater);
   };
 
   // A cluster's first connection discovers the slots; node-redis does not
   // retry it by itself.
   let retryDelay = 100;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  const retry = (error: Error) => {
+    if (closed) return;
+    events.onDown(where, error);
+    const client = link.client;
+    if (!isCluster(client)) {
+      log(`redis backplane: ${error.message}`);
+      return;
+    }
+    // Only a cluster the backplane made is discovered again from scratch.
+    if (!options.client && client.isOpen) client.destroy();
+    retryTimer = setTimeout(start, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, options.maxRetryDelay ?? 5000);
+  };
   const start = () => {
-    connect().then(() => events.onUp(), (error: Error) => {
-      if (closed) return;
-      events.onDown(where, error);
-      if (!isCluster(link.client)) {
-        log(`redis backplane: ${error.message}`);
-        return;
-      }
-      retryTimer = setTimeout(start, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, options.maxRetryDelay ?? 5000);
-    });
+    connect().then(() => {
+      const problem = link.findProblem();
+      if (problem === undefined) events.onUp();
+      else retry(new Error(problem));
+    }, retry);
   };
   start();
 
@@ -412,6 +430,7 @@ export function createRedisBackplane(options: RedisBackplaneOptions): RedisBackp
     async close() {
       closed = true;
       clearTimeout(retryTimer);
+      clearTimeout(resubscribeTimer);
       if (options.client && link.canPublish) {
         // The app's clients stay open: leave them without our channels.
         await Promise.allSettled(

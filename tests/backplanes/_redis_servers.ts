@@ -186,10 +186,12 @@ async function waitForClusterOk(ports: number[]): Promise<void> {
  * Starts three `--cluster-enabled yes` servers, each in a folder of its own
  * (for its nodes.conf), and joins them with `redis-cli --cluster create`.
  *
+ * @param ports The three ports (default: free ones).
  * @returns The cluster, once every node says `cluster_state:ok`.
  */
-export async function startCluster(): Promise<TestCluster> {
-  const ports = [freePort(), freePort(), freePort()];
+export async function startCluster(
+  ports: number[] = [freePort(), freePort(), freePort()],
+): Promise<TestCluster> {
   const dir = await Deno.makeTempDir({ prefix: "edgesocket-redis-cluster-" });
   const nodes = new Map<number, ServerProcess>();
   const start = async (port: number) => {

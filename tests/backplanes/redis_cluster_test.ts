@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { createCluster } from "@redis/client";
 import { PubSub } from "../../mod.ts";
-import { createRedisBackplane } from "../../src/backplanes/redis.ts";
-import { redisCli, startCluster } from "./_redis_servers.ts";
+import { createRedisBackplane, type RedisBackplane } from "../../src/backplanes/redis.ts";
+import { freePort } from "../_util/server_process.ts";
+import { redisCli, startCluster, type TestCluster } from "./_redis_servers.ts";
 import { recordingSubscriber as subscriber, settle, until } from "./_topic_helpers.ts";
 
 Deno.test({
@@ -127,6 +128,54 @@ Deno.test({
       await Promise.all([planeA.close(), planeB.close(), planeC.close()]);
       if (own.isOpen) own.destroy();
       await cluster.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "Redis backplane: a Cluster down at start-up gives one line and local delivery, " +
+    "then connects when it is up",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const ports = [freePort(), freePort(), freePort()];
+    const logs: string[] = [];
+    const plane = createRedisBackplane({
+      url: `redis://127.0.0.1:${ports[0]}`,
+      cluster: true,
+      log: (l) => logs.push(l),
+      maxRetryDelay: 200,
+    });
+    let cluster: TestCluster | undefined;
+    let other: RedisBackplane | undefined;
+    try {
+      const pubsub = new PubSub({ backplane: plane });
+      const s = subscriber();
+      pubsub.subscribe(s, "t");
+      pubsub.publish("t", "local");
+      assert.deepEqual(s.got, ["local"]);
+      await settle(500);
+      assert.equal(plane.connected, false);
+      assert.equal(plane.unrelayed, 1);
+      assert.equal(logs.length, 1, logs.join("\n"));
+      assert.match(
+        logs[0],
+        /cannot reach 127\.0\.0\.1:\d+ \(.+\); serving local clients only, retrying/,
+      );
+
+      cluster = await startCluster(ports);
+      await until(() => plane.connected, "the retried connection", 20_000);
+      other = createRedisBackplane({ url: cluster.urls[2], cluster: true, log: () => {} });
+      await until(() => other!.connected, "the second connection", 10_000);
+      const others = new PubSub({ backplane: other });
+      await settle(100); // the retried SSUBSCRIBE
+      others.publish("t", "through the cluster");
+      await until(() => s.got.length === 2, "delivery once connected");
+      assert.deepEqual(s.got, ["local", "through the cluster"]);
+      assert.match(logs.at(-1)!, /reconnected to 127\.0\.0\.1:\d+; 1 message\(s\) could not/);
+    } finally {
+      await Promise.all([plane.close(), other?.close()]);
+      await cluster?.stop();
     }
   },
 });
