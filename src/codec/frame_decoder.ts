@@ -19,6 +19,15 @@ export interface FrameHandler {
   ): void;
   /** A close, ping or pong frame; may arrive between fragments. */
   onControl(opcode: number, payload: Uint8Array): void;
+  /**
+   * Optional: the payload bytes of a text frame still arriving, unmasked, as
+   * each chunk brings them (a frame whole in one chunk has none). They are a
+   * prefix of the payload `onData` gets when the frame completes. The
+   * message's UTF-8 can be checked here, to fail as soon as a bad byte
+   * arrives (RFC 6455 §8.1); a throw fails the decoder like its own errors.
+   * `opcode` is always text (`0x1`), for continuations too.
+   */
+  onDataPart?(part: Uint8Array, opcode: number, rsv1: boolean): void;
 }
 
 /** Options for {@linkcode FrameDecoder}. */
@@ -27,7 +36,12 @@ export interface FrameDecoderOptions {
   role: "server" | "client";
   /** Largest message, across all its fragments (default 64 MiB). */
   maxMessageSize?: number;
-  /** Most fragments in one message (default 8,192). */
+  /**
+   * Most fragments in one message; `0`, the default, sets no limit. A
+   * message costs its size and a constant whatever its fragment count, so
+   * `maxMessageSize` is what bounds memory; this stays for peers that want a
+   * count too.
+   */
   maxFragments?: number;
   /** Whether RSV1 was negotiated (permessage-deflate). */
   allowRsv1?: boolean;
@@ -35,8 +49,13 @@ export interface FrameDecoderOptions {
 
 /** The default largest message: 64 MiB. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
-/** The default most fragments in one message. */
-export const DEFAULT_MAX_FRAGMENTS = 8192;
+/**
+ * The default most fragments in one message: `0`, no limit. A fragment
+ * costs a frame header on the wire and constant work, and nothing is kept
+ * per fragment, so the count needs no cap of its own (Autobahn 9.3.1 sends
+ * 4 MiB in 65,536 fragments).
+ */
+export const DEFAULT_MAX_FRAGMENTS = 0;
 
 const HEADER = 0;
 const PAYLOAD = 1;
@@ -98,7 +117,8 @@ export class FrameDecoder {
     this.#handler = handler;
     this.#expectMask = options.role === "server";
     this.#maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
-    this.#maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
+    const maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
+    this.#maxFragments = maxFragments > 0 ? maxFragments : Infinity;
     this.#allowRsv1 = options.allowRsv1 ?? false;
   }
 
@@ -141,16 +161,25 @@ export class FrameDecoder {
         pos = this.#fillHeader(chunk, pos);
         continue;
       }
-      // PAYLOAD, across chunk boundaries: copy into the owned buffer.
-      const take = Math.min(end - pos, this.#length - this.#payloadFill);
-      this.#payload.set(chunk.subarray(pos, pos + take), this.#payloadFill);
-      this.#payloadFill += take;
+      // PAYLOAD, across chunk boundaries: copy into the owned buffer. A
+      // text frame is unmasked piece by piece, for onDataPart(); the others
+      // at once at the end, which is cheaper for many small pieces.
+      const at = this.#payloadFill;
+      const take = Math.min(end - pos, this.#length - at);
+      this.#payload.set(chunk.subarray(pos, pos + take), at);
+      const inPieces = this.#opcode === Opcode.Text && this.#handler.onDataPart !== undefined;
+      const part = inPieces ? this.#payload.subarray(at, at + take) : EMPTY;
+      if (inPieces && this.#masked) applyMask(part, keyBytes(this.#maskKey), at);
+      this.#payloadFill = at + take;
       pos += take;
       if (this.#payloadFill === this.#length) {
         const payload = this.#payload;
         this.#payload = EMPTY;
         this.#state = HEADER;
-        this.#deliver(payload);
+        if (!inPieces && this.#masked) applyMask(payload, keyBytes(this.#maskKey));
+        this.#deliverUnmasked(payload);
+      } else if (inPieces) {
+        this.#handler.onDataPart!(part, Opcode.Text, this.#messageRsv1);
       }
     }
   }
@@ -292,7 +321,7 @@ export class FrameDecoder {
   #startPayload(chunk: Uint8Array, pos: number): number {
     const length = this.#length;
     if (length === 0) {
-      this.#deliver(EMPTY);
+      this.#deliverUnmasked(EMPTY);
       return pos;
     }
     if (chunk.length - pos >= length) {
@@ -305,11 +334,6 @@ export class FrameDecoder {
     this.#payloadFill = 0;
     this.#state = PAYLOAD;
     return pos;
-  }
-
-  #deliver(payload: Uint8Array): void {
-    if (this.#masked && payload.length > 0) applyMask(payload, keyBytes(this.#maskKey));
-    this.#deliverUnmasked(payload);
   }
 
   #deliverUnmasked(payload: Uint8Array): void {

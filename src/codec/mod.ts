@@ -37,4 +37,5 @@ export * from "./per_message_deflate.ts";
 export * from "./protocol_error.ts";
 export * from "./server_handshake.ts";
 export * from "./sha1.ts";
+export * from "./validate_utf8.ts";
 export * from "./web_socket_protocol.ts";

@@ -1,3 +1,4 @@
+import { MessageBuffer } from "./_message_buffer.ts";
 import { CloseCode } from "./close_code.ts";
 import type { DeflateEngine, DeflateStream } from "./deflate_engine.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE } from "./frame_decoder.ts";
@@ -95,8 +96,9 @@ export class PerMessageDeflate {
   #maxMessageSize: number;
   #deflater: DeflateStream | null = null;
   #inflater: DeflateStream | null = null;
-  // Inflated fragments of the message under way.
-  #parts: Uint8Array[] | null = null;
+  // For decompress(): the message under way, inflated so far.
+  #message: MessageBuffer | null = null;
+  // The inflated bytes of the message under way, against maxMessageSize.
   #size = 0;
   #inMessage = false;
 
@@ -175,6 +177,46 @@ export class PerMessageDeflate {
    */
   decompress(payload: Uint8Array, fin: boolean): Uint8Array | null {
     const single = fin && !this.#inMessage;
+    const out = this.inflateFrame(payload, fin);
+    if (single) return out;
+    const message = this.#message ??= new MessageBuffer(this.#maxMessageSize);
+    message.append(out);
+    if (!fin) return null;
+    this.#message = null;
+    return message.take();
+  }
+
+  /**
+   * Inflates one frame of a compressed message and returns that frame's
+   * output alone, for a caller that puts the message together itself (and
+   * checks a text message's UTF-8 as it is inflated). The budget of
+   * `maxMessageSize` runs across the message's frames.
+   *
+   * @param payload The frame's payload.
+   * @param fin Whether it is the message's last frame.
+   * @returns What this frame inflates to (on the first frame of one, the
+   * whole message); the bytes are the caller's.
+   * @throws {ProtocolError} 1009 once the inflated message passes the
+   * limit; 1007 for data that does not inflate.
+   *
+   * @example A message in two fragments, inflated frame by frame
+   * ```ts
+   * import { PerMessageDeflate } from "@edgesocket/edgesocket/codec";
+   * import { nodeDeflateEngine } from "@edgesocket/edgesocket/node";
+   * const pmd = new PerMessageDeflate({
+   *   serverNoContextTakeover: false,
+   *   clientNoContextTakeover: false,
+   *   serverMaxWindowBits: 15,
+   *   clientMaxWindowBits: 15,
+   * }, { engine: nodeDeflateEngine });
+   * const head = pmd.inflateFrame(new Uint8Array([0xf2, 0x48, 0xcd]), false);
+   * const tail = pmd.inflateFrame(new Uint8Array([0xc9, 0xc9, 0x07, 0x00]), true);
+   * console.log(head.length + tail.length); // 5 ("Hello")
+   * pmd.close();
+   * ```
+   */
+  inflateFrame(payload: Uint8Array, fin: boolean): Uint8Array {
+    const single = fin && !this.#inMessage;
     const isShared = single && this.#inflateNoContext;
     const stream = isShared
       ? sharedStream(
@@ -190,12 +232,10 @@ export class PerMessageDeflate {
       if (fin) {
         // RFC 7692 §7.2.2: append the tail the sender removed.
         const last = this.#inflate(stream, TAIL);
-        if (last.length > 0) {
-          out = out.length > 0 ? join([out, last], out.length + last.length) : last;
-        }
+        if (last.length > 0) out = out.length > 0 ? join(out, last) : last;
       }
     } catch (error) {
-      this.#parts = null;
+      this.#message = null;
       this.#size = 0;
       this.#inMessage = false;
       if (isShared) stream.reset();
@@ -205,21 +245,11 @@ export class PerMessageDeflate {
       }
       throw error;
     }
-    if (!fin) {
-      if (out.length > 0) (this.#parts ??= []).push(out);
-      return null;
-    }
-    if (isShared || this.#inflateNoContext) stream.reset();
-    const parts = this.#parts;
-    if (parts === null) {
+    if (fin) {
       this.#size = 0;
-      return out;
+      if (isShared || this.#inflateNoContext) stream.reset();
     }
-    if (out.length > 0) parts.push(out);
-    const message = join(parts, this.#size);
-    this.#parts = null;
-    this.#size = 0;
-    return message;
+    return out;
   }
 
   /** Releases this connection's zlib streams; call when it closes. */
@@ -228,7 +258,7 @@ export class PerMessageDeflate {
     this.#inflater?.close();
     this.#deflater = null;
     this.#inflater = null;
-    this.#parts = null;
+    this.#message = null;
   }
 
   // Inflates with what is left of the message's budget: the count is kept
@@ -251,12 +281,9 @@ export class PerMessageDeflate {
   }
 }
 
-function join(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
+function join(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
   return out;
 }

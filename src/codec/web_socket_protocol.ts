@@ -1,9 +1,15 @@
+import { MessageBuffer } from "./_message_buffer.ts";
 import { CloseCode, isValidWireCloseCode } from "./close_code.ts";
 import { encodeClosePayload, encodeFrame } from "./frame_encoder.ts";
-import { FrameDecoder, type FrameDecoderOptions } from "./frame_decoder.ts";
+import {
+  DEFAULT_MAX_MESSAGE_SIZE,
+  FrameDecoder,
+  type FrameDecoderOptions,
+} from "./frame_decoder.ts";
 import { Opcode } from "./opcode.ts";
 import type { PerMessageDeflate } from "./per_message_deflate.ts";
 import { ProtocolError } from "./protocol_error.ts";
+import { Utf8State, validateUtf8 } from "./validate_utf8.ts";
 
 /** What {@linkcode WebSocketProtocol} reports, and where its bytes go. */
 export interface ProtocolHandler {
@@ -57,9 +63,11 @@ const UNMASKED = { mask: false } as const;
 /**
  * A sans-I/O RFC 6455 endpoint: bytes in through `receive()`, messages and
  * outgoing bytes out through a {@linkcode ProtocolHandler}. It reassembles
- * fragments, validates UTF-8 as fragments arrive, answers pings and runs the
- * closing handshake; it has no sockets and no timers (the caller times the
- * wait for the peer's close).
+ * fragments at a cost bounded by the message's size (nothing kept per
+ * fragment), checks a text message's UTF-8 as its bytes arrive (1007 at the
+ * first bad byte, even mid-frame; a compressed one's as it is inflated),
+ * answers pings and runs the closing handshake; it has no sockets and no
+ * timers (the caller times the wait for the peer's close).
  *
  * @example An echo endpoint over any byte stream
  * ```ts
@@ -82,10 +90,13 @@ export class WebSocketProtocol {
   #encodeOptions: { mask: boolean };
   #autoPong: boolean;
   #state: number = ProtocolState.Open;
-  #fragments: Uint8Array[] | null = null;
-  #fragmentBytes = 0;
-  #textDecoder: TextDecoder | null = null;
-  #textParts: string[] | null = null;
+  #maxMessageSize: number;
+  // The fragmented message under way, made on its second fragment.
+  #message: MessageBuffer | null = null;
+  // The text message under way: its UTF-8 state, and how much of the
+  // frame under way onDataPart() has checked.
+  #utf8: number = Utf8State.Complete;
+  #checked = 0;
   #deflate: PerMessageDeflate | null;
 
   /**
@@ -105,6 +116,7 @@ export class WebSocketProtocol {
     this.#encodeOptions = this.#mask ? MASKED : UNMASKED;
     this.#autoPong = options.autoPong ?? true;
     this.#deflate = options.perMessageDeflate ?? null;
+    this.#maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.#decoder = new FrameDecoder(this, {
       ...options,
       role,
@@ -242,8 +254,7 @@ export class WebSocketProtocol {
       );
     }
     this.#state = ProtocolState.Closed;
-    this.#fragments = null;
-    this.#textParts = null;
+    this.#message = null;
     this.#deflate?.close();
     this.#handler.onClose(code, reason, false);
   }
@@ -255,10 +266,17 @@ export class WebSocketProtocol {
   abort(): void {
     if (this.#state === ProtocolState.Closed) return;
     this.#state = ProtocolState.Closed;
-    this.#fragments = null;
-    this.#textParts = null;
+    this.#message = null;
     this.#deflate?.close();
     this.#handler.onClose(CloseCode.Abnormal, "", false);
+  }
+
+  /** @internal FrameHandler: the part of a text frame that has arrived. */
+  onDataPart(part: Uint8Array, opcode: number, rsv1: boolean): void {
+    // Compressed bytes say nothing about UTF-8 until inflated.
+    if (opcode !== Opcode.Text || rsv1 || this.#state === ProtocolState.Closed) return;
+    this.#utf8 = checkUtf8(part, this.#utf8);
+    this.#checked += part.length;
   }
 
   /** @internal FrameHandler: one data frame. */
@@ -270,49 +288,38 @@ export class WebSocketProtocol {
     rsv1: boolean,
   ): void {
     if (this.#state === ProtocolState.Closed) return;
+    let bytes = payload;
+    // What onDataPart() checked of this frame, if it was not inflated.
+    let checked = this.#checked;
+    this.#checked = 0;
     if (rsv1) {
       // Only set when negotiated: the decoder refuses RSV1 otherwise.
-      const message = this.#deflate!.decompress(payload, fin);
-      if (message === null) return;
-      if (opcode === Opcode.Text) this.#handler.onText(decodeText(message, false));
-      else this.#handler.onBinary(message);
+      bytes = this.#deflate!.inflateFrame(payload, fin);
+      checked = 0;
+    }
+    if (first && fin) {
+      // One native pass decodes and checks a whole message at once.
+      this.#utf8 = Utf8State.Complete;
+      if (opcode === Opcode.Text) this.#handler.onText(decodeText(bytes));
+      else this.#handler.onBinary(bytes);
       return;
     }
     if (opcode === Opcode.Text) {
-      if (first && fin) {
-        this.#handler.onText(decodeText(payload, false));
-        return;
+      // Each fragment as it comes, a code point split across fragments
+      // carried over: a bad sequence fails at once.
+      const state = checkUtf8(checked > 0 ? bytes.subarray(checked) : bytes, this.#utf8);
+      if (fin && state !== Utf8State.Complete) {
+        throw new ProtocolError(CloseCode.InvalidPayload, "Invalid UTF-8 in text: truncated");
       }
-      // Validate each fragment as it comes: a bad sequence fails at once,
-      // a code point split across fragments is carried over by the stream.
-      this.#textDecoder ??= new TextDecoder("utf-8", {
-        fatal: true,
-        ignoreBOM: true,
-      });
-      (this.#textParts ??= []).push(decodeText(payload, true, this.#textDecoder));
-      if (!fin) return;
-      const tail = decodeText(new Uint8Array(0), false, this.#textDecoder);
-      const text = this.#textParts!.join("") + tail;
-      this.#textParts = null;
-      this.#handler.onText(text);
-      return;
+      this.#utf8 = state;
     }
-    if (first && fin) {
-      this.#handler.onBinary(payload);
-      return;
-    }
-    (this.#fragments ??= []).push(payload);
-    this.#fragmentBytes += payload.length;
+    const message = this.#message ??= new MessageBuffer(this.#maxMessageSize);
+    message.append(bytes);
     if (!fin) return;
-    const data = new Uint8Array(this.#fragmentBytes);
-    let at = 0;
-    for (const part of this.#fragments!) {
-      data.set(part, at);
-      at += part.length;
-    }
-    this.#fragments = null;
-    this.#fragmentBytes = 0;
-    this.#handler.onBinary(data);
+    this.#message = null;
+    const data = message.take();
+    if (opcode === Opcode.Text) this.#handler.onText(decodeText(data));
+    else this.#handler.onBinary(data);
   }
 
   /** @internal FrameHandler: one control frame. */
@@ -347,7 +354,7 @@ export class WebSocketProtocol {
           `Invalid close code ${code}`,
         );
       }
-      reason = decodeText(payload.subarray(2), false);
+      reason = decodeText(payload.subarray(2));
     }
     if (this.#state === ProtocolState.Open) {
       // RFC 6455 §5.5.1: answer with a close echoing the code (and, as
@@ -361,19 +368,24 @@ export class WebSocketProtocol {
       );
     }
     this.#state = ProtocolState.Closed;
+    this.#message = null;
     this.#deflate?.close();
     this.#handler.onClose(code, reason, true);
   }
 }
 
-function decodeText(
-  bytes: Uint8Array,
-  stream: boolean,
-  decoder: TextDecoder = utf8,
-): string {
+function decodeText(bytes: Uint8Array): string {
   try {
-    return decoder.decode(bytes, { stream });
+    return utf8.decode(bytes);
   } catch {
     throw new ProtocolError(CloseCode.InvalidPayload, "Invalid UTF-8 in text");
   }
+}
+
+function checkUtf8(bytes: Uint8Array, state: number): number {
+  const next = validateUtf8(bytes, state);
+  if (next === Utf8State.Invalid) {
+    throw new ProtocolError(CloseCode.InvalidPayload, "Invalid UTF-8 in text");
+  }
+  return next;
 }

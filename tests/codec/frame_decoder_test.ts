@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  DEFAULT_MAX_FRAGMENTS,
   FrameDecoder,
   type FrameDecoderOptions,
   Opcode,
@@ -245,4 +246,107 @@ Deno.test("FrameDecoder.push() ignores input after a failure", () => {
   );
   decoder.push(frame(1, text("y")));
   assert.equal(count, 0);
+});
+
+function decodeParts(chunks: Uint8Array[], options: Partial<FrameDecoderOptions> = {}) {
+  const parts: Array<[number, boolean, Uint8Array]> = [];
+  const seen: Seen[] = [];
+  const decoder = new FrameDecoder({
+    onData: (payload, opcode, first, fin) =>
+      seen.push({ kind: "data", opcode, payload: payload.slice(), first, fin }),
+    onControl: (opcode, payload) =>
+      seen.push({ kind: "control", opcode, payload: payload.slice() }),
+    onDataPart: (part, opcode, rsv1) => {
+      // A part is whole bytes of the frame's payload that have arrived.
+      assert.ok(part.length > 0);
+      parts.push([opcode, rsv1, part.slice()]);
+    },
+  }, { role: "server", ...options });
+  for (const chunk of chunks) decoder.push(chunk);
+  return { parts, seen };
+}
+
+Deno.test("FrameDecoder.push() hands a text frame's arrived bytes to onDataPart(), unmasked, before the frame completes", () => {
+  const payload = text("κόσμε, a text frame long enough to span chunks");
+  const bytes = frame(1, payload);
+  for (const [how, chunks] of chunkings(bytes)) {
+    const { parts, seen } = decodeParts(chunks);
+    assert.deepEqual(seen[0].payload, payload, how);
+    const arrived = concat(parts.map(([, , part]) => part));
+    // A prefix of the payload, in order; the last piece only in onData.
+    assert.deepEqual(arrived, payload.subarray(0, arrived.length), how);
+    assert.ok(arrived.length < payload.length, how);
+    assert.ok(parts.every(([opcode, rsv1]) => opcode === Opcode.Text && !rsv1), how);
+    if (how === "whole") assert.deepEqual(parts, [], "a frame in one chunk has no parts");
+    if (how === "byte by byte") assert.equal(arrived.length, payload.length - 1, how);
+  }
+  // A continuation of a text message reports the message's opcode, and RSV1.
+  const fragmented = concat([
+    frame(1, text("ab"), { fin: false, rsv: 4 }),
+    frame(0, text("cdefgh")),
+  ]);
+  const chunks = Array.from(fragmented, (b) => new Uint8Array([b]));
+  const { parts } = decodeParts(chunks, { allowRsv1: true });
+  assert.deepEqual(parts.map(([op, rsv1, p]) => [op, rsv1, p.length]), [
+    [1, true, 1],
+    [1, true, 1],
+    [1, true, 1],
+    [1, true, 1],
+    [1, true, 1],
+    [1, true, 1],
+  ]);
+});
+
+Deno.test("FrameDecoder.push() gives onDataPart() nothing of binary or control frames", () => {
+  const bytes = concat([
+    frame(2, randomBytes(300)),
+    frame(9, text("ping payload")),
+    frame(2, randomBytes(10), { fin: false }),
+    frame(0, randomBytes(200)),
+  ]);
+  for (const [how, chunks] of chunkings(bytes)) {
+    const { parts, seen } = decodeParts(chunks);
+    assert.deepEqual(parts, [], how);
+    assert.deepEqual(seen[0].payload, randomBytes(300), how);
+    assert.deepEqual(seen[1].payload, text("ping payload"), how);
+  }
+});
+
+Deno.test("FrameDecoder.push() fails with onDataPart()'s error and ignores the rest", () => {
+  let data = 0;
+  const decoder = new FrameDecoder({
+    onData: () => data++,
+    onControl: () => {},
+    onDataPart: () => {
+      throw new ProtocolError(1007, "Invalid UTF-8 in text");
+    },
+  }, { role: "server" });
+  const bytes = frame(1, text("hello"));
+  assert.throws(
+    () => decoder.push(bytes.subarray(0, 8)),
+    (e) => e instanceof ProtocolError && e.closeCode === 1007,
+  );
+  decoder.push(bytes.subarray(8));
+  assert.equal(data, 0);
+});
+
+Deno.test("FrameDecoder sets no fragment-count limit by default: DEFAULT_MAX_FRAGMENTS is 0", () => {
+  assert.equal(DEFAULT_MAX_FRAGMENTS, 0);
+  // Autobahn 9.3.1's count: 65,536 fragments.
+  const parts = [frame(1, text("a"), { fin: false })];
+  for (let i = 1; i < 65_535; i++) parts.push(frame(0, text("b"), { fin: false }));
+  parts.push(frame(0, text("c")));
+  const bytes = concat(parts);
+  for (const options of [{}, { maxFragments: 0 }, { maxFragments: 65_536 }]) {
+    let count = 0;
+    let last = false;
+    const decoder = new FrameDecoder({
+      onData: (_p, _op, _first, fin) => (count++, last = fin),
+      onControl: () => {},
+    }, { role: "server", ...options });
+    decoder.push(bytes.slice());
+    assert.deepEqual([count, last], [65_536, true], JSON.stringify(options));
+  }
+  // A limit that is set still holds.
+  failsWith(bytes.subarray(0, 7 * 70), 1009, { maxFragments: 64 });
 });

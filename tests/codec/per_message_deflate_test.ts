@@ -282,3 +282,114 @@ Deno.test("PerMessageDeflate shares streams without context takeover across inte
   a.close();
   b.close();
 });
+
+// A compressed message, its compressed bytes cut into `fragment`-byte frames.
+function compressedWire(opcode: number, message: Uint8Array, fragment: number): Uint8Array[] {
+  return compressedFragments(message, fragment).map((payload, i, all) =>
+    frame(i === 0 ? opcode : Opcode.Continuation, payload, {
+      rsv: i === 0 ? 4 : 0,
+      fin: i === all.length - 1,
+    })
+  );
+}
+
+function compressedFragments(message: Uint8Array, fragment: number): Uint8Array[] {
+  const compressed = create({}, { role: "client" }).compress(message);
+  const payloads: Uint8Array[] = [];
+  for (let at = 0; at < compressed.length; at += fragment) {
+    payloads.push(compressed.subarray(at, at + fragment));
+  }
+  return payloads;
+}
+
+Deno.test("WebSocketProtocol inflates a compressed message in 65,536 one-byte fragments with the default limits", () => {
+  const binary = randomBytes(64 * 1024, 13); // incompressible: about 64 KiB compressed
+  const textBytes = text.encode("κόσμε €𝄞 ".repeat(3000));
+  for (
+    const [opcode, message, fragment] of [
+      [Opcode.Binary, binary, 1],
+      [Opcode.Binary, binary, 64],
+      [Opcode.Text, textBytes, 1],
+      [Opcode.Text, textBytes, 7],
+    ] as const
+  ) {
+    const frames = compressedWire(opcode, message, fragment);
+    if (opcode === Opcode.Binary && fragment === 1) assert.ok(frames.length > 65_536);
+    const wire = concat(frames);
+    for (const [how, chunks] of chunkings(wire).filter(([how]) => how !== "byte by byte")) {
+      const r = run(chunks);
+      const label = `${opcode} in ${fragment}-byte fragments, ${how}`;
+      assert.deepEqual(r.closes, [], label);
+      if (opcode === Opcode.Text) {
+        assert.deepEqual(r.texts, [new TextDecoder().decode(message)], label);
+      } else assert.deepEqual(r.binaries, [message], label);
+    }
+  }
+});
+
+Deno.test("WebSocketProtocol fails 1007 on invalid UTF-8 in a compressed fragmented message at the fragment that inflates it", () => {
+  const good = text.encode("κόσμε, some text of every width: a é € 𝄞. ".repeat(400));
+  for (
+    const [bad, offset] of [["ed a0 80", 1], ["f4 90 80 80", 1], ["ff", 0], ["c0 80", 0]] as const
+  ) {
+    const message = concat([good, hex(bad), good]);
+    const badAt = good.length + offset;
+    for (const fragment of [16, 256]) {
+      const frames = compressedWire(Opcode.Text, message, fragment);
+      // Where the bad byte comes out: inflate the same payloads on their own.
+      const inflater = create();
+      let out = 0;
+      let expected = -1;
+      compressedFragments(message, fragment).forEach((payload, i, all) => {
+        out += inflater.inflateFrame(payload, i === all.length - 1).length;
+        if (expected === -1 && out > badAt) expected = i;
+      });
+      inflater.close();
+      assert.ok(expected < frames.length - 1, "the bad byte inflates before the last frame");
+      const closes: number[] = [];
+      const protocol = new WebSocketProtocol({
+        write: () => {},
+        onText: () => assert.fail("no text"),
+        onBinary: () => {},
+        onClose: (code) => closes.push(code),
+      }, { perMessageDeflate: create() });
+      let closedAt = -1;
+      frames.forEach((f, i) => {
+        protocol.receive(f.slice());
+        if (closedAt === -1 && closes.length > 0) closedAt = i;
+      });
+      assert.deepEqual(
+        [closes, closedAt],
+        [[1007], expected],
+        `${bad} in ${fragment}-byte fragments`,
+      );
+    }
+  }
+});
+
+Deno.test("PerMessageDeflate.inflateFrame() returns each frame's output, the limit counted across the message", () => {
+  const message = text.encode("Hello, fragmented and compressed world. ".repeat(200));
+  const compressed = create({}, { role: "client" }).compress(message);
+  const pmd = create();
+  const outputs: Uint8Array[] = [];
+  for (let at = 0; at < compressed.length; at += 10) {
+    const end = Math.min(compressed.length, at + 10);
+    outputs.push(pmd.inflateFrame(compressed.subarray(at, end), end === compressed.length));
+  }
+  assert.deepEqual(concat(outputs), message);
+  // The next message starts a new budget; the context is kept (takeover).
+  assert.deepEqual(
+    pmd.inflateFrame(create({}, { role: "client" }).compress(message), true),
+    message,
+  );
+  pmd.close();
+  // Over the limit across frames, though no frame alone is: 1009.
+  const limited = create({}, { maxMessageSize: message.length - 1 });
+  const half = compressed.length >> 1;
+  limited.inflateFrame(compressed.subarray(0, half), false);
+  assert.throws(
+    () => limited.inflateFrame(compressed.subarray(half), true),
+    (error) => error instanceof ProtocolError && error.closeCode === 1009,
+  );
+  limited.close();
+});
