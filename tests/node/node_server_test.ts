@@ -138,7 +138,10 @@ Deno.test({
       [upgradeRequest("/origin", { Origin: "http://evil.example" }), 403],
       [upgradeRequest("/private"), 401],
       [upgradeRequest("/nowhere"), 404],
-      [`GET /echo HTTP/1.1\r\nHost: x\r\n\r\n`, 426],
+      // Not an upgrade: on to the next handler, Hono's 404 here; the
+      // direct form answers 426.
+      [`GET /echo HTTP/1.1\r\nHost: x\r\n\r\n`, 404],
+      [`GET /direct/1 HTTP/1.1\r\nHost: x\r\n\r\n`, 426],
     ];
     for (const [request, status] of cases) {
       const response = await rawRequest(port, request);

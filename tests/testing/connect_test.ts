@@ -59,7 +59,9 @@ Deno.test("connect() is refused with the route's status", async () => {
   assert.equal(await status("/origin"), 403);
   assert.equal(await status("/origin", { origin: "http://good.example" }), 101);
   assert.equal(await status("/echo", { "sec-websocket-version": "12" }), 426);
-  assert.equal((await app.request("/echo")).status, 426);
+  // Not an upgrade: the middleware goes on to Hono's 404, the direct form answers 426.
+  assert.equal((await app.request("/echo")).status, 404);
+  assert.equal((await app.request("/direct/1")).status, 426);
 });
 
 Deno.test("connect() sees 1009 for a message over the route's limit", async () => {
