@@ -91,7 +91,8 @@ export class WebSocketProtocol {
   #autoPong: boolean;
   #state: number = ProtocolState.Open;
   #maxMessageSize: number;
-  // The fragmented message under way, made on its second fragment.
+  // The fragmented message under way: made on its first fragment, dropped
+  // when it ends.
   #message: MessageBuffer | null = null;
   // The text message under way: its UTF-8 state, and how much of the
   // frame under way onDataPart() has checked.
