@@ -155,11 +155,13 @@ export class WebSocketProtocol {
    * Sends a text message.
    *
    * @param text The message.
+   * @param compress `false` sends it uncompressed; otherwise it is compressed
+   * when permessage-deflate was agreed and it reaches the threshold (as `ws`).
    */
-  sendText(text: string): void {
+  sendText(text: string, compress?: boolean): void {
     if (this.#state !== ProtocolState.Open) return;
     const bytes = encoder.encode(text);
-    if (this.#deflate !== null && bytes.length >= this.#deflate.threshold) {
+    if (this.#deflate !== null && compress !== false && bytes.length >= this.#deflate.threshold) {
       this.#sendCompressed(Opcode.Text, bytes, this.#deflate);
       return;
     }
@@ -170,10 +172,11 @@ export class WebSocketProtocol {
    * Sends a binary message: exactly the view's bytes.
    *
    * @param data The message.
+   * @param compress `false` sends it uncompressed (see {@linkcode sendText}).
    */
-  sendBinary(data: Uint8Array): void {
+  sendBinary(data: Uint8Array, compress?: boolean): void {
     if (this.#state !== ProtocolState.Open) return;
-    if (this.#deflate !== null && data.length >= this.#deflate.threshold) {
+    if (this.#deflate !== null && compress !== false && data.length >= this.#deflate.threshold) {
       this.#sendCompressed(Opcode.Binary, data, this.#deflate);
       return;
     }

@@ -130,8 +130,8 @@ class ConnectionDriver implements SocketDriver {
     this.raw = connection;
   }
 
-  send(data: string | Uint8Array | ArrayBuffer): void {
-    this.raw.send(data);
+  send(data: string | Uint8Array | ArrayBuffer, compress?: boolean): void {
+    this.raw.send(data, compress);
   }
 
   close(code?: number, reason?: string): void {

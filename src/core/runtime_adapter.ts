@@ -5,7 +5,7 @@ import type { WebSocketSession } from "./web_socket_session.ts";
 export interface ConnectionLimits {
   /** Largest message in bytes (1009 above it). */
   maxMessageSize: number;
-  /** Most fragments in one message (1009 above it). */
+  /** Most fragments in one message (1009 above it; 0: no count limit, the default). */
   maxFragments: number;
   /** Close a silent peer after this many ms (0: off). */
   idleTimeout: number;

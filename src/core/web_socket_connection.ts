@@ -269,17 +269,19 @@ export class WebSocketConnection implements ProtocolHandler {
    * exactly its bytes; a `Blob` as binary once read.
    *
    * @param data The message.
+   * @param compress `false` leaves it uncompressed where permessage-deflate
+   * was agreed.
    * @throws {DOMException} `InvalidStateError` before the connection opens.
    */
-  send(data: SendData): void {
+  send(data: SendData, compress?: boolean): void {
     if (this.#readyState === 0) {
       throw new DOMException("WebSocket is not open yet", "InvalidStateError");
     }
     if (this.#readyState !== 1) return;
-    if (typeof data === "string") this.#protocol.sendText(data);
+    if (typeof data === "string") this.#protocol.sendText(data, compress);
     else if (data instanceof Blob) {
-      data.arrayBuffer().then((buffer) => this.#protocol.sendBinary(new Uint8Array(buffer)));
-    } else this.#protocol.sendBinary(toBytes(data));
+      data.arrayBuffer().then((b) => this.#protocol.sendBinary(new Uint8Array(b), compress));
+    } else this.#protocol.sendBinary(toBytes(data), compress);
   }
 
   /**

@@ -13,9 +13,9 @@ export type WebSocketReadyState = 0 | 1 | 2 | 3;
 /** Options of {@linkcode WebSocketContext.send}: Hono's `SendOptions`. */
 export interface WebSocketSendOptions {
   /**
-   * Whether to compress this message, where the runtime decides per message
-   * (Bun, with `perMessageDeflate` on its server). Elsewhere the route's
-   * `compression` setting decides.
+   * `false` sends this message uncompressed where permessage-deflate was
+   * agreed (the codec's `compression`, Bun's `perMessageDeflate`); `true`
+   * asks Bun to compress it. Deno's native server and Workers decide alone.
    */
   compress?: boolean;
 }

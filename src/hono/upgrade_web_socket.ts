@@ -33,7 +33,10 @@ export interface UpgradeWebSocketOptions<D = unknown, C = Context> {
   data?: (c: C) => D | Promise<D>;
   /** Largest message in bytes (default 64 MiB); above it the socket closes 1009. */
   maxMessageSize?: number;
-  /** Most fragments in one message, where the codec decodes. */
+  /**
+   * Most fragments in one message, where the codec decodes (default 0: no
+   * count limit; a message costs its size, whatever its fragment count).
+   */
   maxFragments?: number;
   /** Close a peer silent this long, in ms (default 120,000; 0 turns it off). */
   idleTimeout?: number;

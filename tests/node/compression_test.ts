@@ -202,6 +202,27 @@ for (const [runtime, start] of RUNTIMES) {
 
   Deno.test({
     name:
+      `serve() on ${runtime} with compression: ws.send(data, { compress: false }) leaves RSV1 clear`,
+    ...opts,
+    async fn() {
+      const server = await start();
+      try {
+        const { conn, rest } = await upgrade(server.port, "/echo0");
+        await conn.write(frame(0x1, new TextEncoder().encode("?uncompressed")));
+        await conn.write(frame(0x1, new TextEncoder().encode("Hello")));
+        await conn.write(frame(0x8, hex("03 e8")));
+        const frames = parseFrames(concat([rest, await readAll(conn)]));
+        // Asked not to: plain "Hello"; the echo of "Hello" at threshold 0: compressed.
+        assert.deepEqual([frames[0][0], toHex(frames[0][1])], [0x81, "48656c6c6f"]);
+        assert.equal(frames[1][0], 0xc1);
+      } finally {
+        await server.stop();
+      }
+    },
+  });
+
+  Deno.test({
+    name:
       `serve() on ${runtime} with compression: a 1:1000 bomb and a many-fragment bomb close 1009, memory flat`,
     ...opts,
     async fn() {
