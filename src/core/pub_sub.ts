@@ -21,7 +21,12 @@ export interface Subscriber {
   readonly runtimeTopics?: RuntimeTopics;
   /** The runtime's socket, for {@linkcode RuntimeTopics}. */
   readonly socket?: unknown;
+  /** The handlers' `ws` of this subscriber, where it is a socket's session. */
+  readonly context?: unknown;
 }
+
+/** Told when a subscriber leaves a topic: unsubscribed, or its socket closed. */
+export type TopicLeaveListener = (subscriber: Subscriber, topic: string) => void;
 
 // A topic's native side: the runtime's topics and how many subscribe there.
 interface NativeTopic {
@@ -82,6 +87,7 @@ export class PubSub {
   #highWaterMark: number;
   #slowConsumer: "drop" | "close";
   #backplane: Backplane | undefined;
+  #leaveListeners: TopicLeaveListener[] = [];
   /** Messages skipped because their subscriber was slow. */
   dropped = 0;
 
@@ -145,6 +151,7 @@ export class PubSub {
     const set = this.#topics.get(topic);
     subscriber.topics.delete(topic);
     if (!set?.delete(subscriber)) return;
+    for (const listener of this.#leaveListeners) listener(subscriber, topic);
     const runtimeTopics = subscriber.runtimeTopics;
     if (runtimeTopics) {
       runtimeTopics.unsubscribe(subscriber.socket, topic);
@@ -155,6 +162,20 @@ export class PubSub {
       this.#topics.delete(topic);
       this.#backplane?.unsubscribe(topic);
     }
+  }
+
+  /**
+   * Calls `listener` whenever a subscriber leaves a topic, by
+   * `unsubscribe()` or because its socket closed (presence uses it).
+   *
+   * @param listener Called with the subscriber and the topic.
+   * @returns A function that removes the listener.
+   */
+  onLeave(listener: TopicLeaveListener): () => void {
+    this.#leaveListeners.push(listener);
+    return () => {
+      this.#leaveListeners = this.#leaveListeners.filter((l) => l !== listener);
+    };
   }
 
   /**
