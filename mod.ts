@@ -64,8 +64,22 @@ export {
   type PubSubOptions,
   type Subscriber,
   subscriberCount,
+  type TopicLeaveListener,
 } from "./src/core/pub_sub.ts";
 export type { Backplane } from "./src/core/backplane.ts";
+export {
+  defaultPresence,
+  Presence,
+  type PresenceOptions,
+  type PresenceSocket,
+} from "./src/core/presence.ts";
+export type {
+  PresenceEvent,
+  PresenceMember,
+  PresenceMeta,
+  PresenceStore,
+} from "./src/core/presence_store.ts";
+export { MemoryPresenceStore } from "./src/core/memory_presence_store.ts";
 export type { RuntimeTopics } from "./src/core/runtime_topics.ts";
 export {
   CloseCode,
