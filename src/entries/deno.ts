@@ -1,7 +1,11 @@
 /**
  * The Deno adapter: `Deno.upgradeWebSocket`. Deno has no message size knob
  * (denoland/deno #15809), so the session enforces `maxMessageSize`; its
- * `idleTimeout` pings and closes silent peers natively.
+ * `idleTimeout` pings and closes silent peers natively. Or, with
+ * `serveWithCodec()` in place of `Deno.serve()`, the same app with its
+ * sockets driven by the edgesocket codec over Deno's `node:http`: stricter
+ * (RFC 6455), compressed where a route asks, faster (see its JSDoc for
+ * which to pick).
  *
  * @example With `deno serve`
  * ```ts ignore
@@ -12,12 +16,31 @@
  * export default app;
  * ```
  *
+ * @example With the codec: `deno run -A app.ts`
+ * ```ts ignore
+ * import { Hono } from "hono";
+ * import { serveWithCodec, upgradeWebSocket } from "@edgesocket/edgesocket/deno";
+ * const app = new Hono();
+ * app.get("/echo", upgradeWebSocket(() => ({ onMessage: (e, ws) => ws.send(e.data as string) })));
+ * serveWithCodec({ port: 8000 }, app.fetch);
+ * ```
+ *
  * @module
  */
 import { type UpgradeWebSocket, upgradeWebSocket as upgrade } from "../hono/upgrade_web_socket.ts";
 
 export * from "../../mod.ts";
 export * from "../adapters/deno.ts";
+// This shutdown() takes either server; it shadows the native-only one above.
+export {
+  type CodecFetchHandler,
+  type CodecServer,
+  type CodecServerAddr,
+  serveWithCodec,
+  type ServeWithCodecInit,
+  type ServeWithCodecOptions,
+  shutdown,
+} from "../adapters/deno_codec.ts";
 
 /**
  * {@linkcode upgradeWebSocket} with `ws.raw` typed as Deno's `WebSocket`.

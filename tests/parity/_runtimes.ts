@@ -1,21 +1,29 @@
 /**
- * The four real runtimes the parity suite serves tests/fixtures/app.ts on,
- * each as its own process, and what each cannot do (with why).
+ * The five real runtimes the parity suite serves tests/fixtures/app.ts on,
+ * each as its own process, and what each cannot do (with why). Deno runs
+ * twice: natively (`deno serve`, `Deno.upgradeWebSocket`) and with the codec
+ * over its `node:http` (`serveWithCodec()`, "deno-codec").
  */
 import {
+  BIN,
   type ServerProcess,
   startBun,
   startDeno,
   startNode,
+  startProcess,
   startWorkerd,
 } from "../_util/server_process.ts";
 
 /** A runtime under test. */
-export type RuntimeName = "deno" | "node" | "workerd" | "bun";
+export type RuntimeName = "deno" | "deno-codec" | "node" | "workerd" | "bun";
 
 /** How to start the test app on each runtime. */
 export const START: Record<RuntimeName, () => Promise<ServerProcess>> = {
   deno: () => startDeno("tests/fixtures/app.ts"),
+  "deno-codec": () =>
+    startProcess(BIN.deno, ["run", "-A", "tests/fixtures/deno_codec_app.ts"], {
+      ready: /listening (\d+)/,
+    }),
   node: () => startNode("tests/fixtures/node_app.ts"),
   workerd: () => startWorkerd("tests/fixtures/worker.ts"),
   bun: () => startBun("tests/fixtures/bun_app.ts"),

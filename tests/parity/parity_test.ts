@@ -1,6 +1,7 @@
 /**
- * One behaviour suite, four real runtimes: tests/fixtures/app.ts served by
- * `deno serve`, Node 20 (the codec), workerd (`wrangler dev`) and Bun, each
+ * One behaviour suite, five real runtimes: tests/fixtures/app.ts served by
+ * `deno serve`, by Deno with the codec (`serveWithCodec()` over its
+ * `node:http`), Node 20 (the codec), workerd (`wrangler dev`) and Bun, each
  * as its own process, driven through real sockets by the `ws` client and
  * raw TCP. Every case runs on every runtime; where a runtime cannot do
  * something the case asserts the documented exception (see `CANNOT`).
@@ -18,7 +19,7 @@ interface Target {
   port: number;
 }
 
-const NAMES: RuntimeName[] = ["deno", "node", "workerd", "bun"];
+const NAMES: RuntimeName[] = ["deno", "deno-codec", "node", "workerd", "bun"];
 const servers: ServerProcess[] = [];
 const started = await Promise.all(NAMES.map(async (name) => {
   try {
@@ -242,6 +243,7 @@ const CASES: Array<[string, (t: Target) => Promise<void>]> = [
       c.ws.send("event");
       const raw = {
         deno: "WebSocket",
+        "deno-codec": "WebSocketConnection",
         node: "WebSocketConnection",
         workerd: "WebSocket",
         bun: "ServerWebSocket",
