@@ -1,52 +1,32 @@
 /**
  * The demo app as a Cloudflare Worker: `deno task serve:workers` (wrangler dev with the top-level wrangler.toml).
  *
- * A Worker may not touch a WebSocket from another request's handler ("Cannot
- * perform I/O on behalf of a different request"), so a chat that relays
- * between sockets cannot live in the stateless Worker. Every request goes to
- * one Durable Object, `ChatServer`, which runs the same Hono app: inside it,
- * sockets are shared across requests.
+ * The stateless Worker serves the app itself — the pages, `POST /login` and
+ * its signed cookie, `/healthz`, the echo routes — and sends only a room's
+ * sockets on, each room to its own Durable Object, `ChatRoom`
+ * (examples/chat/chat_room.ts says why one per room). A Worker may not touch
+ * a WebSocket from another request's handler ("Cannot perform I/O on behalf
+ * of a different request"), so a chat that relays between sockets cannot live
+ * in the Worker; an echo, which answers its own socket, can.
  *
- * The chat's sockets use the WebSocket Hibernation API: the object may leave
- * memory while they stay connected, so no room lives in its memory. Each
- * room is a topic of the sockets, who is online comes from their
- * attachments, and the history is in the object's storage
- * (examples/chat/hibernating_chat.ts). The echo routes keep ordinary
- * sockets, which keep the object awake while they are open. The cookie
- * secret is the `SECRET` binding (`wrangler secret put SECRET`, or
- * `.dev.vars` locally); without it each wake-up would sign with a new random
- * secret, and logins would end.
+ * The session is checked here, before anything reaches an object: a bad
+ * cookie, a foreign origin or a bad room name never costs an object a request
+ * (Cloudflare bills both). The cookie secret is the `SECRET` binding
+ * (`wrangler secret put SECRET`, or `.dev.vars` locally); without it each
+ * isolate would sign with a random secret of its own, and logins would end.
  */
-import type { Hono } from "hono";
-import { type ChatEnv, createApp, MAX_FRAME } from "./app.ts";
-import { type ChatObjectState, HibernatingChat } from "./chat/hibernating_chat.ts";
+import { Hono, type MiddlewareHandler } from "hono";
+import { type ChatEnv, createApp } from "./app.ts";
+import { USER_HEADER } from "./chat/chat_room.ts";
 import { ConnectionRegistry } from "./chat/connections.ts";
 
-/**
- * The echo routes' sockets, as the app tracks them, plus the chat's: those
- * are counted from the object's sockets, since a wake-up forgets the rest.
- */
-class ObjectConnections extends ConnectionRegistry {
-  readonly #chat: () => number;
-
-  constructor(chat: () => number) {
-    super();
-    this.#chat = chat;
-  }
-
-  /** The sockets tracked here: the echo routes'. */
-  get ownSize(): number {
-    return super.size;
-  }
-
-  override get size(): number {
-    return super.size + this.#chat();
-  }
-}
+export { ChatRoom } from "./chat/chat_room.ts";
 
 /** The part of a Durable Object namespace binding the Worker uses. */
-interface DurableObjectNamespace {
+export interface DurableObjectNamespace {
+  /** The id of the object with this name: the same name, the same object. */
   idFromName(name: string): unknown;
+  /** A stub that sends requests to the object. */
   get(id: unknown): { fetch(request: Request): Promise<Response> };
 }
 
@@ -54,87 +34,65 @@ interface DurableObjectNamespace {
 export interface WorkerEnv {
   /** Signs the session cookie. */
   SECRET?: string;
-  /** The Durable Object that holds the rooms. */
+  /** The rooms: one `ChatRoom` object per room name. */
   CHAT: DurableObjectNamespace;
 }
 
-/** The Durable Object that serves the app; its chat sockets hibernate. */
-export class ChatServer {
-  readonly #app: Hono<ChatEnv>;
-  readonly #env: WorkerEnv;
-  readonly #chat: HibernatingChat;
-
-  /**
-   * Called by the runtime, again after every hibernation.
-   *
-   * @param state The object's state: its sockets and storage.
-   * @param env The bindings, `SECRET` among them.
-   */
-  constructor(state: ChatObjectState, env: WorkerEnv) {
-    const connections = new ObjectConnections(() => this.#chat.size);
-    this.#chat = new HibernatingChat(state, {
-      maxMessageSize: MAX_FRAME,
-      otherConnections: () => connections.ownSize,
-    });
-    this.#app = createApp({ connections, chatSocket: this.#chat.upgrade() });
-    this.#env = env;
+/**
+ * Sends a room's upgrade to the room's object, as the user the session
+ * check found. The request is the client's with its cookie and any
+ * `X-Chat-User` it sent removed, then the Worker's own `X-Chat-User` set:
+ * the object believes that header because only this Worker can reach it.
+ */
+const forwardToRoom: MiddlewareHandler<ChatEnv> = (c) => {
+  // Validated here, so a plain GET never costs the object a request.
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    c.header("Upgrade", "websocket");
+    return Promise.resolve(c.text("Upgrade Required: a WebSocket upgrade\n", 426));
   }
+  const { CHAT } = c.env as unknown as WorkerEnv;
+  const headers = new Headers(c.req.raw.headers);
+  headers.delete(USER_HEADER);
+  headers.delete("cookie");
+  headers.set(USER_HEADER, encodeURIComponent(c.get("user")));
+  const room = CHAT.get(CHAT.idFromName(c.req.param("room")!));
+  return room.fetch(new Request(c.req.url, { method: "GET", headers }));
+};
 
-  /**
-   * Serves a request forwarded by the Worker.
-   *
-   * @param request The request.
-   * @returns The app's answer.
-   */
-  fetch(request: Request): Response | Promise<Response> {
-    return this.#app.fetch(request, this.#env);
-  }
+// Per isolate: the echo routes' sockets this isolate holds. A room's chat
+// sockets are in the room's object, not here.
+const connections = new ConnectionRegistry();
 
-  /**
-   * A chat socket's message, delivered by the runtime (waking the object).
-   *
-   * @param ws The socket.
-   * @param message Text, or binary as an `ArrayBuffer`.
-   * @returns Once handled.
-   */
-  webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    return this.#chat.sockets.webSocketMessage(ws, message);
-  }
-
-  /**
-   * A chat socket closed.
-   *
-   * @param ws The socket.
-   * @param code The close code.
-   * @param reason The reason.
-   * @param wasClean Whether the closing handshake completed.
-   * @returns Once handled.
-   */
-  webSocketClose(ws: WebSocket, code: number, reason: string, wasClean: boolean): Promise<void> {
-    return this.#chat.sockets.webSocketClose(ws, code, reason, wasClean);
-  }
-
-  /**
-   * A chat socket failed.
-   *
-   * @param ws The socket.
-   * @param error What went wrong.
-   * @returns Once handled.
-   */
-  webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    return this.#chat.sockets.webSocketError(ws, error);
-  }
-}
+/**
+ * The Worker's app: the demo app with its chat forwarded, and its own
+ * `/healthz`.
+ *
+ * `/healthz` answers from the Worker alone: `{ ok, connections, scope:
+ * "isolate" }`, where `connections` counts the echo sockets of the isolate
+ * that answered (one of many in production). It cannot count the chat's
+ * sockets: those are in the rooms' objects, which a Worker cannot list, and
+ * asking each would wake every room for a probe. What it can know is that
+ * the Worker runs and has its `CHAT` binding: without it, 503.
+ */
+const worker: Hono<ChatEnv> = new Hono<ChatEnv>()
+  .get("/healthz", (c) => {
+    const env = c.env as unknown as Partial<WorkerEnv> | undefined;
+    if (typeof env?.CHAT?.idFromName !== "function") {
+      return c.json({ ok: false, error: "The CHAT Durable Object binding is missing" }, 503);
+    }
+    return c.json({ ok: true, connections: connections.size, scope: "isolate" });
+  })
+  .route("/", createApp({ connections, chatSocket: forwardToRoom }));
 
 export default {
   /**
-   * Forwards every request to the one `ChatServer`.
+   * Serves a request: the Worker's own, or a room's upgrade, forwarded.
    *
    * @param request The request.
    * @param env The bindings.
-   * @returns The object's answer (a 101 with the socket for `/chat/:room`).
+   * @returns The answer (a 101 with the socket for `/chat/:room`).
    */
-  fetch(request: Request, env: WorkerEnv): Promise<Response> {
-    return env.CHAT.get(env.CHAT.idFromName("chat")).fetch(request);
+  fetch(request: Request, env: WorkerEnv): Response | Promise<Response> {
+    return worker.fetch(request, env);
   },
 };

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { BIN, ROOT } from "../_util/server_process.ts";
 
-Deno.test("wrangler deploy --dry-run bundles the demo app with the CHAT Durable Object", async () => {
+Deno.test("wrangler deploy --dry-run bundles the demo app with the CHAT namespace of ChatRoom objects", async () => {
   const outdir = await Deno.makeTempDir({ prefix: "edgesocket-worker-" });
   try {
     const { code, stdout, stderr } = await new Deno.Command(BIN.node, {
@@ -20,9 +20,9 @@ Deno.test("wrangler deploy --dry-run bundles the demo app with the CHAT Durable 
     }).output();
     const output = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
     assert.equal(code, 0, output);
-    assert.match(output, /env\.CHAT \(ChatServer\)\s+Durable Object/);
+    assert.match(output, /env\.CHAT \(ChatRoom\)\s+Durable Object/);
     const bundle = await Deno.readTextFile(`${outdir}/worker.js`);
-    assert.match(bundle, /ChatServer = class/);
+    assert.match(bundle, /ChatRoom = class/);
     assert.match(bundle, /WebSocketPair/);
   } finally {
     await Deno.remove(outdir, { recursive: true });
