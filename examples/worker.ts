@@ -47,7 +47,6 @@ export interface WorkerEnv {
 const forwardToRoom: MiddlewareHandler<ChatEnv> = (c) => {
   // Validated here, so a plain GET never costs the object a request.
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-    c.header("Upgrade", "websocket");
     return Promise.resolve(c.text("Upgrade Required: a WebSocket upgrade\n", 426));
   }
   const { CHAT } = c.env as unknown as WorkerEnv;
