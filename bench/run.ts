@@ -10,11 +10,12 @@
  * bench/results.json and bench/chart.svg. Then, each with rounds of its own:
  * the layer's cost on Deno, Bun and workerd against the bare runtime
  * (bench/layer_cost.ts), topic fan-out against a ws loop, bare Bun publish
- * and Redis (bench/fan_out.ts), and permessage-deflate against ws with
- * compression (bench/compression.ts).
+ * and Redis (bench/fan_out.ts), permessage-deflate against ws with
+ * compression (bench/compression.ts), and Deno's native server against the
+ * codec over its `node:http` (bench/deno_codec.ts).
  *
  *     deno run -A bench/run.ts [--quick] [--prototype] [--rounds=N]
- *       [--only=micro,echo,idle,handshake,layer,fanout,compression]
+ *       [--only=micro,echo,idle,handshake,layer,fanout,compression,deno-codec]
  *
  * `--quick` is a one-minute smoke run (3 rounds, short windows, 2,000 idle
  * connections). `--prototype` applies bench/proto/proposed.patch to a
@@ -32,10 +33,20 @@ import { describeRun, type GroupContext, recordSample } from "./_group.ts";
 import { runLayerCost } from "./layer_cost.ts";
 import { type CompressionBenchResult, runCompressionBench } from "./compression.ts";
 import { runFanOut } from "./fan_out.ts";
+import { runDenoCodec } from "./deno_codec.ts";
 
 const USAGE = "usage: deno run -A bench/run.ts [--quick] [--prototype] [--rounds=N] " +
-  "[--only=micro,echo,idle,handshake,layer,fanout,compression]";
-const GROUPS = ["micro", "echo", "idle", "handshake", "layer", "fanout", "compression"];
+  "[--only=micro,echo,idle,handshake,layer,fanout,compression,deno-codec]";
+const GROUPS = [
+  "micro",
+  "echo",
+  "idle",
+  "handshake",
+  "layer",
+  "fanout",
+  "compression",
+  "deno-codec",
+];
 const flags = new Map(Deno.args.map((arg) => {
   const [name, value] = arg.split("=", 2);
   return [name, value ?? ""] as const;
@@ -234,6 +245,10 @@ async function main(): Promise<void> {
     if (only.has("fanout")) {
       config.retryUntil = performance.now() + (quick ? 0 : 180_000);
       figures.push(...await runFanOut(context));
+    }
+    if (only.has("deno-codec")) {
+      config.retryUntil = performance.now() + (quick ? 0 : 120_000);
+      figures.push(...await runDenoCodec(context));
     }
     if (only.has("compression")) {
       compression = await runCompressionBench({ quick, progress });
