@@ -1,8 +1,12 @@
 /**
  * The demo app on Deno: `deno run -A examples/serve_deno.ts` (PORT, default
- * 8000; HOST; SECRET). On SIGINT or SIGTERM every client gets 1001 (Going
- * Away) before the process exits.
+ * 8000; HOST; SECRET), with `Deno.serve` and `Deno.upgradeWebSocket`; with
+ * `--codec` (`deno task serve:codec`), with `serveWithCodec()`: the same app,
+ * options and shutdown, the sockets driven by the codec over Deno's
+ * `node:http`. On SIGINT or SIGTERM every client gets 1001 (Going Away)
+ * before the process exits.
  */
+import { serveWithCodec } from "../src/entries/deno.ts";
 import { createApp, createRandomSecret } from "./app.ts";
 import { ConnectionRegistry } from "./chat/connections.ts";
 import { createGracefulShutdown } from "./chat/graceful_shutdown.ts";
@@ -16,15 +20,19 @@ const app = createApp({
   connections,
 });
 
-const server = Deno.serve({
+const codec = Deno.args.includes("--codec");
+const how = codec ? "the codec over node:http" : "Deno.upgradeWebSocket";
+const options = {
   port: Number(Deno.env.get("PORT") || 8000),
   hostname: Deno.env.get("HOST") ?? "0.0.0.0",
-  onListen({ hostname, port }) {
+  onListen({ hostname, port }: { hostname: string; port: number }) {
     console.log(
-      `edgesocket chat on Deno ${Deno.version.deno}: listening ${port} (http://${hostname}:${port}/), ${topics}`,
+      `edgesocket chat on Deno ${Deno.version.deno} (${how}): listening ${port} (http://${hostname}:${port}/), ${topics}`,
     );
   },
-}, app.fetch);
+};
+// Both servers take the same options and handler, and both have shutdown().
+const server = codec ? serveWithCodec(options, app.fetch) : Deno.serve(options, app.fetch);
 
 const onSignal = createGracefulShutdown(connections, {
   stopServer: () => server.shutdown(),
