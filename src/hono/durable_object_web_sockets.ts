@@ -184,9 +184,10 @@ function storeAttachment(socket: HibernatableWebSocket, attachment: Attachment):
  * from, and a closure over one would silently lose its state. What a socket
  * needs to remember goes in `ws.data`; it is saved in the socket's
  * attachment when the socket opens, after each handler, and on
- * `subscribe()`/`unsubscribe()`. Cloudflare documents a limit of 2,048 bytes
- * serialized for an attachment, topic names included (the local workerd
- * allows more): keep ids there, and the rest in `ctx.storage`.
+ * `subscribe()`/`unsubscribe()`. Cloudflare documents a limit of 16,384
+ * bytes serialized for an attachment, and workerd enforces it; the topic
+ * names and the upgrade's URL count too: keep ids there, and the rest in
+ * `ctx.storage`.
  *
  * Topics are the socket's, in its attachment: `publish()` sends to the
  * object's sockets whose topics include it. Topics known at the upgrade are
@@ -349,8 +350,11 @@ export class DurableObjectWebSockets<D = unknown> {
     wasClean: boolean,
   ): Promise<void> {
     const ws = this.#contextOf(socket);
-    // Without the `web_socket_auto_reply_to_close` flag the runtime leaves
-    // the reply to us; with it, this close does nothing.
+    // `web_socket_auto_reply_to_close` (the default from compatibility date
+    // 2026-04-07) has workerd answer a peer's close on sockets accepted with
+    // `accept()`, but a hibernatable socket is still CLOSING here (workerd
+    // 1.20260426) and its peer gets no close frame unless this sends it.
+    // Where the runtime has answered, this close does nothing.
     try {
       socket.close(code === 1005 || code === 1006 ? 1000 : code, reason);
     } catch { /* already closed */ }
