@@ -219,11 +219,12 @@ function printListening(secure: boolean): (addr: CodecServerAddr) => void {
  * or drops the TCP connection), it compresses (the `compression` route
  * option; Deno's native server cannot), and in `deno task bench` it echoes,
  * fans out and accepts handshakes faster, with less memory per idle
- * connection. `Deno.serve()` (with `export default app` and `deno serve`)
+ * connection. `Deno.serve()` (or `export default app` under `deno serve`)
  * when Deno's own HTTP server matters: HTTP/2 over TLS, `deno serve` and its
- * `--parallel`, and plain HTTP requests, which Deno's server answers faster
- * than `node:http`. The name says "codec" because the server is not
- * `Deno.serve`: no HTTP/2, no `Deno.ServeHandlerInfo`.
+ * `--parallel` workers, hosts that run only `Deno.serve`, and handlers that
+ * read `Deno.ServeHandlerInfo`. The name says "codec" because the server is
+ * not `Deno.serve`: HTTP/1.1 only, and the handler's second argument is the
+ * Node server's env.
  *
  * Under it, `ws.raw` is the codec's `WebSocketConnection` (not Deno's
  * `WebSocket`), and `ws.ping()` works.

@@ -25,6 +25,7 @@ app.get(
   })),
 );
 app.get("/deflate", upgradeWebSocket(() => ({}), { compression: true }));
+app.get("/small", upgradeWebSocket(() => ({ onError() {} }), { maxMessageSize: 1024 }));
 
 /** What the server did after the frame: its frames (as "text …" / "close N"), then EOF or not. */
 interface Outcome {
@@ -72,8 +73,8 @@ async function readOutcome(conn: Deno.Conn, first: Uint8Array, ms = 1000): Promi
 }
 
 /** Sends `bytes` after the upgrade and reports what the server did. */
-async function probe(port: number, bytes: Uint8Array): Promise<Outcome> {
-  const upgraded = await rawRequest(port, upgradeRequest("/echo"));
+async function probe(port: number, bytes: Uint8Array, path = "/echo"): Promise<Outcome> {
+  const upgraded = await rawRequest(port, upgradeRequest(path));
   assert.equal(upgraded.status, 101);
   try {
     await upgraded.conn.write(bytes);
@@ -211,6 +212,19 @@ for (const { what, bytes, codec, native } of CASES) {
     },
   });
 }
+
+Deno.test({
+  name:
+    "A frame over maxMessageSize: serveWithCodec() closes with 1009 on its header; native waits",
+  ...opts,
+  async fn() {
+    // The header of a 1 MiB binary frame, and none of its payload.
+    const header = new Uint8Array([0x82, 0xff, 0, 0, 0, 0, 0, 0x10, 0, 0, 1, 2, 3, 4]);
+    assert.deepEqual(await probe(servers.codec, header, "/small"), closedWith(1009));
+    // Deno reads the whole message before the session can count it.
+    assert.deepEqual(await probe(servers.native, header, "/small"), { frames: [], ended: false });
+  },
+});
 
 Deno.test({
   name: "permessage-deflate: serveWithCodec() agrees to it; Deno's native server never does",
