@@ -16,6 +16,7 @@
  * isolate would sign with a random secret of its own, and logins would end.
  */
 import { Hono, type MiddlewareHandler } from "hono";
+import { isUpgradeRequest } from "../src/codec/mod.ts";
 import { type ChatEnv, createApp } from "./app.ts";
 import { USER_HEADER } from "./chat/chat_room.ts";
 import { ConnectionRegistry } from "./chat/connections.ts";
@@ -44,18 +45,17 @@ export interface WorkerEnv {
  * `X-Chat-User` it sent removed, then the Worker's own `X-Chat-User` set:
  * the object believes that header because only this Worker can reach it.
  */
-const forwardToRoom: MiddlewareHandler<ChatEnv> = (c) => {
-  // Validated here, so a plain GET never costs the object a request.
-  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-    return Promise.resolve(c.text("Upgrade Required: a WebSocket upgrade\n", 426));
-  }
+const forwardToRoom: MiddlewareHandler<ChatEnv> = async (c, next) => {
+  // A plain GET goes on, as the other runtimes' upgrade middleware sends it
+  // (Hono's 404), and never costs the object a request.
+  if (!isUpgradeRequest(c.req.raw.headers)) return await next();
   const { CHAT } = c.env as unknown as WorkerEnv;
   const headers = new Headers(c.req.raw.headers);
   headers.delete(USER_HEADER);
   headers.delete("cookie");
   headers.set(USER_HEADER, encodeURIComponent(c.get("user")));
   const room = CHAT.get(CHAT.idFromName(c.req.param("room")!));
-  return room.fetch(new Request(c.req.url, { method: "GET", headers }));
+  return await room.fetch(new Request(c.req.url, { method: "GET", headers }));
 };
 
 // Per isolate: the echo routes' sockets this isolate holds. A room's chat
@@ -83,6 +83,7 @@ const worker: Hono<ChatEnv> = new Hono<ChatEnv>()
   })
   .route("/", createApp({ connections, chatSocket: forwardToRoom }));
 
+/** The Worker's entry: what wrangler.toml's `main` serves. */
 export default {
   /**
    * Serves a request: the Worker's own, or a room's upgrade, forwarded.
