@@ -1,6 +1,8 @@
 import { CloseCode, encodeFrame, Opcode } from "../codec/mod.ts";
 import type { Backplane } from "./backplane.ts";
 import type { RuntimeTopics } from "./runtime_topics.ts";
+import type { HistoryStore } from "./history_store.ts";
+import { TopicHistory, type TopicHistoryOptions } from "./topic_history.ts";
 import { type SendData, toBytes } from "./send_data.ts";
 
 /** What a topic needs of a subscriber: the session of one socket. */
@@ -88,6 +90,7 @@ export class PubSub {
   #slowConsumer: "drop" | "close";
   #backplane: Backplane | undefined;
   #leaveListeners: TopicLeaveListener[] = [];
+  #history: TopicHistory | undefined;
   /** Messages skipped because their subscriber was slow. */
   dropped = 0;
 
@@ -111,8 +114,43 @@ export class PubSub {
   useBackplane(backplane: Backplane | undefined): void {
     this.#backplane = backplane;
     if (!backplane) return;
-    backplane.onMessage((topic, data) => this.#deliver(topic, data, undefined));
+    // A resumable topic's message from another process is numbered here too.
+    backplane.onMessage((topic, data) =>
+      this.#history?.isResumable(topic)
+        ? this.#history.publish(topic, data)
+        : this.#deliver(topic, data, undefined)
+    );
     for (const topic of this.#topics.keys()) backplane.subscribe(topic);
+  }
+
+  /**
+   * Makes topics resumable: each publication on one is numbered and kept by
+   * `store` before it fans out, so a client of a resumable route that comes
+   * back gets what it missed, once and in order. Plain subscribers of the
+   * same topics get the bare messages as before.
+   *
+   * @param store The history, or `undefined` to number nothing again.
+   * @param options `topics`: which ones (default: all).
+   *
+   * @example
+   * ```ts
+   * import { defaultPubSub, MemoryHistoryStore } from "@edgesocket/edgesocket";
+   * defaultPubSub.useHistory(new MemoryHistoryStore(), { topics: (t) => t.startsWith("room:") });
+   * ```
+   */
+  useHistory(store: HistoryStore | undefined, options: TopicHistoryOptions = {}): void {
+    this.#history = store &&
+      new TopicHistory(
+        store,
+        options,
+        (t, d, s) => this.#deliver(t, d, s),
+        (t) => this.subscriberCount(t),
+      );
+  }
+
+  /** The resumable topics' history, when `useHistory()` set one. */
+  get history(): TopicHistory | undefined {
+    return this.#history;
   }
 
   /**
@@ -208,6 +246,16 @@ export class PubSub {
    */
   publish(topic: string, data: SendData, sender?: Subscriber): number {
     assertTopic(topic);
+    const history = this.#history;
+    if (history?.isResumable(topic)) {
+      // Numbered first (a Blob throws before anything is sent), then relayed.
+      const count = history.publish(topic, data, sender);
+      this.#backplane?.publish(
+        topic,
+        typeof data === "string" ? data : toBytes(data as ArrayBuffer),
+      );
+      return count;
+    }
     if (this.#backplane && !(data instanceof Blob)) {
       this.#backplane.publish(topic, typeof data === "string" ? data : toBytes(data));
     }

@@ -1,0 +1,71 @@
+import type { StreamPosition } from "../protocol/resume_protocol.ts";
+
+/**
+ * What a resumable session keeps between connections. A shared store
+ * (Redis, a Durable Object's storage) serializes it, so `data` must then be
+ * JSON (or structured-clonable, for a Durable Object).
+ */
+export interface ResumeSessionRecord {
+  /** The session's public id (`ws.id`); never the token. */
+  id: string;
+  /** What `identify(c)` answered when it was made: only the same value resumes it. */
+  owner: string;
+  /** The upgrade's path: a token resumes only on the path that issued it. */
+  path: string;
+  /** `ws.data`. */
+  data: unknown;
+  /** The highest client message id handed to `onMessage`: the dedupe window, one number. */
+  lastClientId: number;
+  /** Each resumable topic it is subscribed to, with the position it was subscribed at. */
+  topics: Record<string, StreamPosition>;
+  /** Topics without history it is subscribed to. */
+  plainTopics: string[];
+  /** While no socket is connected: when it ends (ms since 1970). */
+  expires?: number;
+}
+
+/**
+ * Where resumable sessions are kept between connections, under a key that
+ * is the SHA-256 of the session's token (hex): a store never holds a token
+ * itself, so reading it gives no one a session. The default,
+ * {@linkcode MemorySessionStore}, is one process's; a shared one lets a
+ * client resume on another process.
+ *
+ * `set` is awaited before the client's messages are acknowledged, so a
+ * store that keeps the record durably keeps the dedupe window durable too.
+ * Every method may answer at once or with a promise.
+ *
+ * @example A store over a Map (what MemorySessionStore does, unbounded)
+ * ```ts
+ * import type { ResumeSessionRecord, SessionStore } from "@edgesocket/edgesocket/adapter";
+ *
+ * const map = new Map<string, ResumeSessionRecord>();
+ * const store: SessionStore = {
+ *   get: (key) => map.get(key),
+ *   set: (key, record) => void map.set(key, record),
+ *   delete: (key) => void map.delete(key),
+ * };
+ * ```
+ */
+export interface SessionStore {
+  /**
+   * Finds a session.
+   *
+   * @param key The SHA-256 of its token, hex.
+   * @returns The record, or `undefined`.
+   */
+  get(key: string): ResumeSessionRecord | undefined | Promise<ResumeSessionRecord | undefined>;
+  /**
+   * Keeps a session (again: its id, dedupe window, topics or expiry changed).
+   *
+   * @param key The SHA-256 of its token, hex.
+   * @param record The record.
+   */
+  set(key: string, record: ResumeSessionRecord): void | Promise<void>;
+  /**
+   * Forgets a session: it ended.
+   *
+   * @param key The SHA-256 of its token, hex.
+   */
+  delete(key: string): void | Promise<void>;
+}
