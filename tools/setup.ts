@@ -41,7 +41,12 @@ if (installed !== hash) {
   await Deno.writeTextFile(stamp, hash);
 }
 
-const wanted = [["/usr/bin/chromium", "chromium"], ["/usr/bin/redis-server", "redis-server"]];
+const wanted = [
+  ["/usr/bin/chromium", "chromium"],
+  ["/usr/bin/redis-server", "redis-server"],
+  // The soak's and the benchmark's C load generator (bench/loadgen/loadgen.c).
+  ["/usr/bin/gcc", "gcc"],
+];
 const missing = [];
 for (const [path, pkg] of wanted) if (!await exists(path)) missing.push(pkg);
 if (missing.length > 0) {
