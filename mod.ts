@@ -67,6 +67,19 @@ export {
   type TopicLeaveListener,
 } from "./src/core/pub_sub.ts";
 export type { Backplane } from "./src/core/backplane.ts";
+export type { ResumeOptions } from "./src/core/resume_options.ts";
+export type { TopicHistory, TopicHistoryOptions } from "./src/core/topic_history.ts";
+export type { HistoryStore } from "./src/core/history_store.ts";
+export type { SessionStore } from "./src/core/session_store.ts";
+export {
+  MemoryHistoryStore,
+  type MemoryHistoryStoreOptions,
+} from "./src/core/memory_history_store.ts";
+export {
+  MemorySessionStore,
+  type MemorySessionStoreOptions,
+} from "./src/core/memory_session_store.ts";
+export { RESUME_PROTOCOL } from "./src/protocol/resume_protocol.ts";
 export {
   defaultPresence,
   Presence,

@@ -47,16 +47,28 @@ export class WebSocketContext<D = unknown, R = unknown> {
   binaryType: BinaryType = "arraybuffer";
   #driver: SocketDriver | undefined;
   #subscriber: Subscriber | undefined;
+  #id: string | undefined;
 
   /**
    * Creates the instance.
    *
-   * @param init The protocol, URL and data; the driver comes at open.
+   * @param init The protocol, URL and data (and an id, where it must
+   * outlive the socket); the driver comes at open.
    */
-  constructor(init: { protocol: string; url: URL | string; data: D }) {
+  constructor(init: { protocol: string; url: URL | string; data: D; id?: string }) {
     this.protocol = init.protocol;
     this.#url = init.url;
     this.data = init.data;
+    this.#id = init.id;
+  }
+
+  /**
+   * The connection's id, random (made on first use). On a resumable route
+   * it is the session's: the same across reconnects, and on every process
+   * that shares the session store.
+   */
+  get id(): string {
+    return this.#id ??= crypto.randomUUID();
   }
 
   /** @internal The adapter's socket and the session, once open. */

@@ -66,3 +66,12 @@ export {
   type PendingUpgrade,
   PLACEHOLDER_STATUS,
 } from "../core/codec_upgrade.ts";
+export type {
+  HistoryEntry,
+  HistoryPage,
+  HistoryStore,
+  StreamPosition,
+} from "../core/history_store.ts";
+export type { ResumeSessionRecord, SessionStore } from "../core/session_store.ts";
+export { TopicHistory } from "../core/topic_history.ts";
+export { hashToken } from "../core/resume_route.ts";

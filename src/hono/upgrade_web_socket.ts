@@ -12,7 +12,14 @@ import {
   selectProtocol,
   validateUpgradeRequest,
 } from "../codec/mod.ts";
-import { RUNTIME_ADAPTER, type RuntimeAdapter } from "../core/runtime_adapter.ts";
+import { RESUME_PROTOCOL } from "../protocol/resume_protocol.ts";
+import type { ResumeOptions } from "../core/resume_options.ts";
+import { ResumeRoute } from "../core/resume_route.ts";
+import {
+  type AcceptedUpgrade,
+  RUNTIME_ADAPTER,
+  type RuntimeAdapter,
+} from "../core/runtime_adapter.ts";
 import { WebSocketContext } from "../core/web_socket_context.ts";
 import { type WebSocketEvents, WebSocketSession } from "../core/web_socket_session.ts";
 import { bunAdapter, isBun } from "../adapters/bun.ts";
@@ -50,6 +57,17 @@ export interface UpgradeWebSocketOptions<D = unknown, C = Context> {
    * ignores it; on Bun and Workers the runtime's own setting decides.
    */
   compression?: boolean | PerMessageDeflateOptions;
+  /**
+   * Resumable sessions for clients that offer `edgesocket.resume.v1` (the
+   * `@edgesocket/edgesocket/client` one): a dropped client comes back to
+   * the same `ws`, `ws.data` and topics, gets what was published on
+   * resumable topics meanwhile, once and in order, and its unacknowledged
+   * messages reach `onMessage` once. Other clients of the route get the
+   * plain behaviour. On a resumed session `onOpen` and `onClose` bracket
+   * the session, not each socket, and `createEvents` and `data` run once
+   * per session. Which topics are resumable: `defaultPubSub.useHistory()`.
+   */
+  resume?: ResumeOptions<C>;
 }
 
 /** Options for {@linkcode createUpgradeMiddleware}: a route's, and the adapter. */
@@ -162,6 +180,7 @@ interface RouteUpgrade<D, C> {
     closeTimeout: number;
   };
   compression: PerMessageDeflateOptions | undefined;
+  resume: ResumeRoute | undefined;
 }
 
 function prepareRoute<D, C>(options: UpgradeMiddlewareOptions<D, C>): RouteUpgrade<D, C> {
@@ -171,6 +190,8 @@ function prepareRoute<D, C>(options: UpgradeMiddlewareOptions<D, C>): RouteUpgra
   return {
     options,
     compression,
+    // Bad resume bounds throw here too.
+    resume: options.resume ? new ResumeRoute(options.resume as ResumeOptions<never>) : undefined,
     limits: {
       maxMessageSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
       maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
@@ -210,7 +231,13 @@ async function upgradeRequest<D, C extends UpgradeRequestContext>(
   }
   const adapter = options.adapter ?? findAdapter(c.env);
   if (!adapter) return refuse(501, "No WebSocket upgrade on this runtime");
+  if (route.resume && offered.includes(RESUME_PROTOCOL)) {
+    return upgradeResumable(c, route, createEvents, { adapter, key, extensionOffers });
+  }
   const events = await createEvents(c);
+  // The resume protocol is answered only where `resume` is on: a client
+  // that offers it elsewhere learns it is not resumed.
+  offered = offered.filter((offer) => offer !== RESUME_PROTOCOL);
   // No preference list: the first offer, as Hono's helper, ws and Bun answer
   // (a token or "graphql-transport-ws" passed that way keeps working).
   const protocol =
@@ -231,6 +258,47 @@ async function upgradeRequest<D, C extends UpgradeRequestContext>(
     compression: route.compression,
     limits,
     session: session as WebSocketSession<unknown>,
+  });
+}
+
+// A client of the resume protocol on a resumable route: the socket speaks
+// the protocol, and the route's handlers (made once per session, at the
+// hello, as is `ws.data`) run in the session it resumes or starts.
+function upgradeResumable<D, C extends UpgradeRequestContext>(
+  c: C,
+  route: RouteUpgrade<D, C>,
+  createEvents: (c: C) => WebSocketEvents<D> | Promise<WebSocketEvents<D>>,
+  accepted: Pick<AcceptedUpgrade, "key" | "extensionOffers"> & { adapter: RuntimeAdapter },
+): Response | Promise<Response> {
+  const { options, limits } = route;
+  const request = c.req.raw;
+  const identify = options.resume?.identify;
+  const transport = route.resume!.connect({
+    url: request.url,
+    identify: () => identify ? identify(c) : "",
+    open: async () => ({
+      events: await createEvents(c) as WebSocketEvents,
+      data: options.data ? await options.data(c) : undefined,
+    }),
+  });
+  const ctx = new WebSocketContext({
+    protocol: RESUME_PROTOCOL,
+    url: request.url,
+    data: undefined,
+  });
+  const session = new WebSocketSession<unknown>(transport.events, ctx, {
+    maxMessageSize: accepted.adapter.enforcesMessageSize ? 0 : limits.maxMessageSize,
+  });
+  transport.bind(session);
+  return accepted.adapter.upgrade({
+    request,
+    env: c.env,
+    key: accepted.key,
+    protocol: RESUME_PROTOCOL,
+    extensionOffers: accepted.extensionOffers,
+    compression: route.compression,
+    limits,
+    session,
   });
 }
 

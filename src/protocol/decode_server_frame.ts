@@ -47,7 +47,11 @@ export function decodeServerFrame(text: string): ServerFrame {
       const p: Record<string, TopicResume> = Object.create(null);
       for (const [topic, r] of Object.entries(f.p as Record<string, Record<string, unknown>>)) {
         check(r && isString(r.e) && isOffset(r.o));
-        p[topic] = { epoch: r.e as string, offset: r.o as number, recovered: r.recovered === true };
+        p[topic] = {
+          epoch: r.e as string,
+          offset: r.o as number,
+          recovered: typeof r.recovered === "boolean" ? r.recovered : undefined,
+        };
       }
       return {
         t,

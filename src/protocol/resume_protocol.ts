@@ -40,6 +40,11 @@ export const ResumeCloseCode = {
   UnsupportedData: 1003,
   /** A field over its limit. */
   PolicyViolation: 1008,
+  /**
+   * The session was resumed by another connection (this one was stale, or
+   * two clients share a token): a client that gets it does not reconnect.
+   */
+  SessionReplaced: 4000,
 } as const;
 
 /** A position in one topic's stream: its epoch (incarnation) and the offset of a publication in it. */
@@ -53,12 +58,14 @@ export interface StreamPosition {
 /** A topic's position as the server reports it in `welcome` and `sub`. */
 export interface TopicResume extends StreamPosition {
   /**
-   * Whether the client's position was honoured: everything after it follows,
-   * once and in order. `false`: what was published since is lost for this
-   * socket (another epoch, or history no longer reaches back); the stream
-   * continues after `offset`.
+   * Present when the client had a position for the topic (its `hello` gave
+   * one, or the session was subscribed before): whether it was honoured.
+   * `true`: everything after it follows, once and in order. `false`: what
+   * was published since is lost for this socket (another epoch, or history
+   * no longer reaches back); the stream continues after `offset`. Absent
+   * for a new subscription, which has nothing to recover.
    */
-  recovered: boolean;
+  recovered?: boolean;
 }
 
 /** An application payload: text travels as `d`, binary as base64 in `b`. */
@@ -84,9 +91,14 @@ export interface ClientMessageFrame {
   data: ResumePayload;
 }
 
-/** `ping` from the client (heartbeat) or `pong` from the server. */
-export interface HeartbeatFrame {
-  t: "ping" | "pong";
+/** `ping`: the client's heartbeat, which the server answers at once. */
+export interface PingFrame {
+  t: "ping";
+}
+
+/** `pong`: the server's answer to `ping`. */
+export interface PongFrame {
+  t: "pong";
 }
 
 /** `welcome`: the server's answer to `hello`. */
@@ -130,7 +142,7 @@ export interface SubscribeFrame {
   e: string;
   /** The offset publications continue after. */
   o: number;
-  /** Present when the client's `hello` had a position for the topic: whether it was honoured. */
+  /** As in `welcome`: present when the client had a position for the topic, whether it was honoured. */
   recovered?: boolean;
 }
 
@@ -162,7 +174,7 @@ export interface AckFrame {
 }
 
 /** What a client sends. */
-export type ClientFrame = HelloFrame | ClientMessageFrame | HeartbeatFrame;
+export type ClientFrame = HelloFrame | ClientMessageFrame | PingFrame;
 
 /** What a server sends. */
 export type ServerFrame =
@@ -172,7 +184,7 @@ export type ServerFrame =
   | UnsubscribeFrame
   | ServerMessageFrame
   | AckFrame
-  | HeartbeatFrame;
+  | PongFrame;
 
 /**
  * Encodes a frame as its JSON text: `data` becomes `d` (text) or `b`
@@ -197,7 +209,7 @@ export function encodeResumeFrame(frame: ClientFrame | ServerFrame): string {
     }
     out.p = p;
   } else if (frame.t === "welcome") {
-    const p: Record<string, { e: string; o: number; recovered: boolean }> = Object.create(null);
+    const p: Record<string, { e: string; o: number; recovered?: boolean }> = Object.create(null);
     for (const [topic, r] of Object.entries(frame.p)) {
       p[topic] = { e: r.epoch, o: r.offset, recovered: r.recovered };
     }
