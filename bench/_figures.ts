@@ -39,6 +39,12 @@ export interface Figure {
   sides?: { ours: string; ws: string };
   /** A load test whose CPU figures the report shows (as for echo). */
   loadTest?: boolean;
+  /**
+   * How it is measured: the load generator, connections, messages in
+   * flight, whether a GC is forced, the window. The report adds rounds and
+   * cores.
+   */
+  method?: string;
   /** Samples per side, one per round. */
   samples: Partial<Record<Side, Sample[]>>;
 }
@@ -93,14 +99,62 @@ export function summarize(figure: Figure): Outcome {
   return outcome;
 }
 
+/** What a run measures, for the figures' titles and methods. */
+export interface FigureOptions {
+  /** Connections in the idle test. */
+  idleConnections: number;
+  /** A second, larger idle test (100,000), if asked for. */
+  idleLarge?: number;
+  /** Connections in the allocation test. */
+  allocationConnections: number;
+  /** Seconds of warm-up and of the measured window of a load test. */
+  warmup: number;
+  loadSeconds: number;
+}
+
+const C_CLIENT = "C epoll load generator (bench/loadgen/loadgen.c)";
+
+function idleFigures(count: number, suffix: string): Figure[] {
+  const open = count.toLocaleString("en-US");
+  const how = `${C_CLIENT}, \`connect\` mode: ${open} connections opened 256 at a time ` +
+    "after a warm-up of 100, then held idle";
+  return [
+    {
+      id: `idle${suffix}`,
+      title: `server RSS per idle connection, ${open} open, as \`ps\` shows it 1 s after`,
+      baseline: "ws server",
+      unit: "KiB",
+      scale: 1024,
+      target: 0.8,
+      lowerIsBetter: true,
+      method: `${how}; RSS (VmRSS) 1 s after the last opened, against RSS before the burst; ` +
+        "no GC forced",
+      samples: {},
+    },
+    {
+      id: `idle-gc${suffix}`,
+      title: `server RSS per idle connection, ${open} open, after a forced GC`,
+      baseline: "ws server",
+      unit: "KiB",
+      scale: 1024,
+      target: 0.8,
+      lowerIsBetter: true,
+      method: `${how}; two forced GCs (--expose-gc, 1.5 s apart) before each RSS read, ` +
+        "before and after the burst",
+      samples: {},
+    },
+  ];
+}
+
 /**
  * Creates the figures the benchmark measures, empty.
  *
  * @param options What this run includes.
  * @returns The figures, in table order.
  */
-export function createFigures(options: { idleConnections: number }): Figure[] {
-  const idle = options.idleConnections.toLocaleString("en-US");
+export function createFigures(options: FigureOptions): Figure[] {
+  const window = `${options.warmup} s warm-up, ${options.loadSeconds} s window`;
+  const alloc = options.allocationConnections.toLocaleString("en-US");
   return [
     {
       id: "unmask-js",
@@ -153,36 +207,50 @@ export function createFigures(options: { idleConnections: number }): Figure[] {
       baseline: "ws server with bufferutil",
       unit: "k msgs/s",
       scale: 1e3,
-      target: 1.3,
+      target: 3,
+      method: `${C_CLIENT}, \`echo\` mode: 64 connections × 16 binary messages of 1 KiB in ` +
+        `flight, one sent per echo; ${window}; no GC forced`,
+      samples: {},
+    },
+    ...idleFigures(options.idleConnections, ""),
+    ...(options.idleLarge ? idleFigures(options.idleLarge, "-large") : []),
+    {
+      id: "handshake",
+      title: "handshakes, 64 in flight",
+      baseline: "ws server",
+      unit: "upgrades/s",
+      scale: 1,
+      target: 1.2,
+      method: `${C_CLIENT}, \`handshake\` mode: 64 at a time, each connect, upgrade (the ` +
+        "Sec-WebSocket-Accept checked), close frame, server's end; from 4 loopback source " +
+        `addresses; ${window}; no GC forced`,
       samples: {},
     },
     {
-      id: "idle",
-      title: `server RSS per idle connection, ${idle} open`,
+      id: "upgrade-alloc",
+      title: `V8 heap allocated per upgrade, ${alloc} upgrades`,
       baseline: "ws server",
       unit: "KiB",
       scale: 1024,
       target: 1,
       lowerIsBetter: true,
-      samples: {},
-    },
-    {
-      id: "handshake",
-      title: "handshakes, 64 in flight (ws client)",
-      baseline: "ws server",
-      unit: "upgrades/s",
-      scale: 1,
-      target: 1,
-      samples: {},
-    },
-    {
-      id: "handshake-raw",
-      title: "handshakes, 64 in flight (raw TCP client)",
-      baseline: "ws server",
-      unit: "upgrades/s",
-      scale: 1,
-      target: 1,
       informational: true,
+      method: `${C_CLIENT}, \`connect\` mode, ${alloc} connections opened 64 at a time and ` +
+        "held; the server runs with bench/servers/probe.cjs: the V8 heap's growth over the " +
+        "opening plus what every GC in it reclaimed (v8.GCProfiler), per upgrade",
+      samples: {},
+    },
+    {
+      id: "upgrade-objects",
+      title: `heap objects left per open connection, ${alloc} open`,
+      baseline: "ws server",
+      unit: "objects",
+      scale: 1,
+      target: 1,
+      lowerIsBetter: true,
+      informational: true,
+      method: "the same run: nodes of two heap snapshots (v8.writeHeapSnapshot after two forced " +
+        "GCs), before the opening and 1 s after it, per open connection",
       samples: {},
     },
     {

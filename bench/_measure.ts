@@ -1,6 +1,8 @@
 /** One sample of one figure: a micro-benchmark process, or a server under load. */
 import type { Sample, Side } from "./_figures.ts";
 import { type ChildProcess, readRss, sleep, spawn } from "./_process.ts";
+import { countHeapObjects, type HeapCount } from "./_heap_snapshot.ts";
+import { nextLine, runLoadgen, startLoadgen } from "./loadgen/loadgen.ts";
 
 /** How long and how hard to measure. */
 export interface MeasureConfig {
@@ -34,6 +36,46 @@ interface Server {
   side: Side;
   process: ChildProcess;
   port: number;
+}
+
+/** The idle test's two memory measures of one server. */
+export interface IdleSamples {
+  /** RSS per connection as `ps` shows it 1 s after the burst, no forced GC. */
+  shown: Sample;
+  /** RSS per connection after two forced GCs (undefined where the server cannot). */
+  collected?: Sample;
+}
+
+/** What each upgrade costs the JavaScript heap (Node servers). */
+export interface AllocationSample {
+  /** Connections opened. */
+  opened: number;
+  /** Bytes allocated per upgrade: the heap's growth plus what GCs reclaimed meanwhile. */
+  allocatedPerUpgrade: number;
+  /** GCs during the window. */
+  gcs: number;
+  /** Heap still used per open connection after two forced GCs. */
+  heapKeptPerConnection: number;
+  /** Heap-snapshot nodes per open connection (objects, strings, closures, arrays …). */
+  objectsPerConnection: number;
+  /** Their shallow size per open connection, in bytes. */
+  bytesPerConnection: number;
+  /** The kinds that grew most: [kind, objects per connection, bytes per connection]. */
+  kinds: Array<[string, number, number]>;
+}
+
+// The kinds of heap objects that grew most between two snapshots.
+function diffKinds(
+  before: HeapCount,
+  after: HeapCount,
+  n: number,
+): Array<[string, number, number]> {
+  const rows: Array<[string, number, number]> = [];
+  for (const [kind, [count, size]] of after.kinds) {
+    const [c0, s0] = before.kinds.get(kind) ?? [0, 0];
+    if (count - c0 >= n / 2) rows.push([kind, (count - c0) / n, (size - s0) / n]);
+  }
+  return rows.sort((a, b) => b[1] - a[1]).slice(0, 24);
 }
 
 /** A server process for {@linkcode Measurer.loadServers}: any runtime. */
@@ -245,56 +287,195 @@ export class Measurer {
   }
 
   /**
-   * Opens the idle connections against a fresh server and measures its
-   * memory per connection.
+   * Opens idle connections against a fresh server (the C load generator,
+   * `connect` mode, on core 1) and measures its memory per connection two
+   * ways: RSS as `ps` shows it 1 s after the last one opened, with no forced
+   * GC (against the RSS before the burst, read the same way), and RSS after
+   * two forced GCs (against a baseline collected the same way).
    *
    * @param side Whose server.
    * @param bundle Our server's bundle (ignored for ws).
-   * @returns Bytes of RSS per connection, with the heap's share in `detail`.
+   * @param count Connections to open.
+   * @returns The two samples, bytes per connection: as shown, and collected.
    */
-  async idle(side: Side, bundle: string): Promise<Sample> {
-    return await this.#withServer(side, bundle, async (server) => {
-      const count = this.#config.idleConnections;
-      const client = await this.#startClient(
-        "idle",
-        { port: server.port, count, concurrency: 256, warmup: 0, duration: 60 },
-        true,
-      );
-      try {
-        await client.waitFor(/^ready/);
-        await client.send("warm");
-        await client.waitFor(/^warm/);
-        const before = await this.#readServerMemory(server);
-        await client.send("go");
-        await client.waitFor(/^result /, { timeout: 120_000 });
-        await sleep(1000);
-        const after = await this.#readServerMemory(server);
-        const per = (a: number, b: number) => (a - b) / count;
-        return {
-          value: per(after.rss, before.rss),
-          detail: {
-            heapPerConnection: per(after.usage.heapUsed, before.usage.heapUsed),
-            heapTotalPerConnection: per(after.usage.heapTotal, before.usage.heapTotal),
-            externalPerConnection: per(after.usage.external, before.usage.external),
-            rssBefore: before.rss,
-            rssAfter: after.rss,
-          },
-        };
-      } finally {
-        // The server first: its end of the sockets waits in TIME_WAIT, not
-        // the client's ephemeral ports.
-        await server.process.stop();
-        await client.stop();
-      }
-    });
+  async idle(side: Side, bundle: string, count: number): Promise<IdleSamples> {
+    const server = await this.#startServer(side, bundle);
+    return await this.#idleOn(server.process, server.port, count, true);
   }
 
-  async #startServer(side: Side, bundle: string): Promise<Server> {
+  /**
+   * {@linkcode Measurer.idle} against a server of any runtime, pinned to
+   * core 0. Without `gc` (a server that prints no `memory` line on SIGUSR2)
+   * only the `ps` measure is taken.
+   *
+   * @param spec The server.
+   * @param count Connections to open.
+   * @param gc Whether the server collects garbage on SIGUSR2.
+   * @returns The samples (`collected` is undefined without `gc`).
+   */
+  async idleServer(spec: ServerSpec, count: number, gc: boolean): Promise<IdleSamples> {
+    const child = await spawn(spec.command, spec.args, {
+      cpu: 0,
+      raiseFileLimit: true,
+      cwd: this.#config.root,
+      env: spec.env,
+    });
+    let port = spec.port;
+    try {
+      port ??= Number((await child.waitFor(/^listening (\d+)/))[1]);
+      if (spec.port !== undefined) await waitForPort(child, spec.port);
+    } catch (error) {
+      await child.stop();
+      throw error;
+    }
+    return await this.#idleOn(child, port, count, gc);
+  }
+
+  async #idleOn(
+    server: ChildProcess,
+    port: number,
+    count: number,
+    gc: boolean,
+  ): Promise<IdleSamples> {
+    const client = await startLoadgen("connect", {
+      port,
+      count,
+      path: "/echo",
+      concurrency: 256,
+      budget: 600,
+    }, { cpu: 1, stdin: true });
+    try {
+      await client.waitFor(/^ready /);
+      const warm = nextLine(client, "warm");
+      await client.send("warm 100");
+      await warm;
+      await sleep(1000);
+      const shownBefore = await readRss(server.pid);
+      const before = gc ? await this.#collect(server) : undefined;
+      const opened = nextLine<Record<string, number | string[]>>(
+        client,
+        "opened",
+        120_000 + count * 20,
+      );
+      await client.send("open");
+      const open = await opened;
+      await sleep(1000);
+      const shown = await readRss(server.pid);
+      const after = gc ? await this.#collect(server) : undefined;
+      const n = open.opened as number;
+      const seconds = open.seconds as number;
+      const common = {
+        connections: count,
+        opened: n,
+        failed: open.failed as number,
+        openSeconds: seconds,
+        // The load generator's own CPU while opening, % of one core.
+        clientCpu: (open.clientCpuSeconds as number) / seconds * 100,
+      };
+      const per = (a: number, b: number) => (a - b) / n;
+      return {
+        shown: {
+          value: per(shown, shownBefore),
+          detail: { ...common, rssBefore: shownBefore, rssAfter: shown },
+        },
+        collected: before && after
+          ? {
+            value: per(after.rss, before.rss),
+            detail: {
+              ...common,
+              rssBefore: before.rss,
+              rssAfter: after.rss,
+              heapPerConnection: per(after.usage.heapUsed, before.usage.heapUsed),
+              heapTotalPerConnection: per(after.usage.heapTotal, before.usage.heapTotal),
+              externalPerConnection: per(after.usage.external ?? 0, before.usage.external ?? 0),
+            },
+          }
+          : undefined,
+      };
+    } finally {
+      // The server first: its end of the sockets waits in TIME_WAIT, not
+      // the client's ephemeral ports.
+      await server.stop();
+      await client.stop();
+    }
+  }
+
+  /**
+   * What each upgrade costs a Node server's JavaScript heap: the server runs
+   * with bench/servers/probe.cjs preloaded; `count` connections are opened
+   * (after a warm-up of 100) between two heap snapshots and inside a
+   * `v8.GCProfiler` window.
+   *
+   * @param side Whose server.
+   * @param bundle Our server's bundle (ignored for ws).
+   * @param count Connections to open.
+   * @returns Bytes allocated per upgrade, bytes kept and heap-snapshot
+   * objects left per open connection, and the object kinds that grew most.
+   */
+  async allocation(side: Side, bundle: string, count: number): Promise<AllocationSample> {
+    const server = await this.#startServer(side, bundle, true);
+    const client = await startLoadgen("connect", {
+      port: server.port,
+      count,
+      path: "/echo",
+      concurrency: 64,
+      budget: 600,
+    }, { cpu: 1, stdin: true });
+    const dir = await Deno.makeTempDir({ prefix: "edgesocket-heap-" });
+    try {
+      await client.waitFor(/^ready /);
+      const warm = nextLine(client, "warm");
+      await client.send("warm 100");
+      await warm;
+      await sleep(500);
+      const snapshot = async (name: string) => {
+        const path = `${dir}/${name}.heapsnapshot`;
+        const done = server.process.waitFor(new RegExp(`^snapshot ${path}$`), { timeout: 120_000 });
+        await server.process.send(`snapshot ${path}`);
+        await done;
+        const counted = await countHeapObjects(path);
+        await Deno.remove(path);
+        return counted;
+      };
+      const before = await snapshot("before");
+      const started = server.process.waitFor(/^alloc-started/, { timeout: 30_000 });
+      await server.process.send("alloc-start");
+      await started;
+      const opened = nextLine<Record<string, number>>(client, "opened", 120_000);
+      await client.send("open");
+      const open = await opened;
+      await sleep(1000);
+      const alloc = nextLine<Record<string, number>>(server.process, "alloc", 30_000);
+      const retained = nextLine<Record<string, number>>(server.process, "retained", 30_000);
+      await server.process.send("alloc-stop");
+      const allocated = await alloc;
+      const kept = await retained;
+      const after = await snapshot("after");
+      const n = open.opened;
+      return {
+        opened: n,
+        allocatedPerUpgrade: allocated.allocated / n,
+        gcs: allocated.gcs,
+        heapKeptPerConnection: kept.growth / n,
+        objectsPerConnection: (after.total - before.total) / n,
+        bytesPerConnection: (after.totalSize - before.totalSize) / n,
+        kinds: diffKinds(before, after, n),
+      };
+    } finally {
+      await server.process.stop();
+      await client.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  }
+
+  async #startServer(side: Side, bundle: string, probe = false): Promise<Server> {
     const script = side === "ws" ? `${this.#benchDir}servers/ws_server.cjs` : bundle;
-    const child = await spawn("node", ["--expose-gc", script], {
+    const preload = probe ? ["--require", `${this.#benchDir}servers/probe.cjs`] : [];
+    const child = await spawn("node", ["--expose-gc", ...preload, script], {
       cpu: 0,
       raiseFileLimit: true,
       cwd: this.#benchDir,
+      stdin: probe,
     });
     const match = await child.waitFor(/^listening (\d+)/);
     return { side, process: child, port: Number(match[1]) };
@@ -334,6 +515,24 @@ export class Measurer {
   }
 
   async #runClient(mode: string, flags: Record<string, number>): Promise<Sample> {
+    // Echo and handshakes: the C epoll load generator, which is not the limit.
+    if (mode === "echo" || mode === "handshake" || mode === "handshake-raw") {
+      const result = await runLoadgen(mode === "echo" ? "echo" : "handshake", flags, { cpu: 1 });
+      if (mode === "echo" && (result.wrong as number) > 0) {
+        throw new Error(`${result.wrong} echoes differed from the message sent`);
+      }
+      return {
+        value: result.rate,
+        detail: {
+          serverCpu: result.serverCpu,
+          clientCpu: result.clientCpu,
+          coreBusy: result.coreBusy,
+          otherCpu: result.otherCpu,
+          softirqCpu: result.softirqCpu,
+          ...(result.errors ? { errors: result.errors } : {}),
+        },
+      };
+    }
     const client = await this.#startClient(mode, flags);
     try {
       const match = await client.waitFor(/^result (.*)/, { timeout: 60_000 });
@@ -355,18 +554,18 @@ export class Measurer {
     }
   }
 
-  // Forces a GC in the server, lets V8 give back the pages it freed, forces
-  // another, and reads the server's memory.
-  async #readServerMemory(server: Server) {
+  // Forces a GC in the server, lets the runtime give back the pages it
+  // freed, forces another, and reads the server's memory.
+  async #collect(server: ChildProcess) {
     let match: RegExpExecArray | undefined;
     for (const settle of [1500, 200]) {
-      const skip = server.process.count(/^memory /);
-      server.process.signal("SIGUSR2");
-      match = await server.process.waitFor(/^memory (.*)/, { skip });
+      const skip = server.count(/^memory /);
+      server.signal("SIGUSR2");
+      match = await server.waitFor(/^memory (.*)/, { skip });
       await sleep(settle);
     }
     return {
-      rss: await readRss(server.process.pid),
+      rss: await readRss(server.pid),
       usage: JSON.parse((match as RegExpExecArray)[1]),
     };
   }

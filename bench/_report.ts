@@ -1,5 +1,12 @@
 /** The benchmark's outputs: the Markdown table and the SVG chart. */
-import { type Figure, median, type Outcome, type Sample, summarize } from "./_figures.ts";
+import {
+  type Figure,
+  median,
+  type Outcome,
+  type Sample,
+  type Side,
+  summarize,
+} from "./_figures.ts";
 
 /** What the run was. */
 export interface RunInfo {
@@ -21,7 +28,68 @@ export interface RunInfo {
   runtimes?: string;
 }
 
-const SERVER_FIGURES = ["echo", "handshake", "handshake-raw"];
+const SERVER_FIGURES = ["echo", "handshake"];
+const MICRO_FIGURES = ["unmask-js", "unmask-native", "decode", "encode-32", "encode-1m"];
+
+/** What the report shows beside the figures: the allocation test's heap kinds. */
+export interface ReportExtras {
+  /** Per side, the heap kinds that grew most per open connection. */
+  allocations?: Partial<
+    Record<Side, { opened: number; kinds: Array<[string, number, number]> }>
+  >;
+}
+
+// The load generator's core and its own CPU for one side, median: "41% (own 33%)".
+function loadgenLoad(samples: Sample[] | undefined): string {
+  if (!samples?.length) return "";
+  const core = medianDetail(samples, "coreBusy", 1);
+  const own = medianDetail(samples, "clientCpu");
+  if (Number.isFinite(core)) return `${Math.round(core)}% (own ${Math.round(own)}%)`;
+  if (Number.isFinite(own)) return `own ${Math.round(own)}%`;
+  return "";
+}
+
+/**
+ * How a figure was measured, in one line: its own method where it has one,
+ * else what its group does; then rounds and cores.
+ *
+ * @param figure The figure.
+ * @param info The run.
+ * @returns The line.
+ */
+export function describeMethod(figure: Figure, info: RunInfo): string {
+  let how = figure.method;
+  if (!how && MICRO_FIGURES.includes(figure.id)) {
+    how = "one Node process per case, side and round, timing the operation in a loop after " +
+      "its own warm-up; no load generator; no GC forced";
+  } else if (!how && figure.id === "decode-frames") {
+    how = "as decode, `FrameDecoder` alone; no GC forced";
+  } else if (!how && (figure.id.includes("fanout") || figure.id.startsWith("deno-codec-fanout"))) {
+    how = "Node load generator (bench/load_client.cjs, fanout mode): 1,000 raw-TCP subscribers " +
+      "and one publisher, closed loop with 16 publishes in flight, then an open loop at 50 " +
+      "publishes/s for the latency; no GC forced";
+  } else if (!how && /echo/.test(figure.id)) {
+    how = "C epoll load generator (bench/loadgen/loadgen.c), `echo` mode: 64 connections × 16 " +
+      "binary messages of 1 KiB in flight; no GC forced";
+  } else if (!how && /handshake/.test(figure.id)) {
+    how = "C epoll load generator, `handshake` mode: 64 in flight, connect, upgrade, close; no " +
+      "GC forced";
+  } else if (!how && /idle/.test(figure.id)) {
+    how = figure.id.includes("gc")
+      ? "RSS per idle connection after a forced GC"
+      : "RSS per idle connection as `ps` shows it, no GC forced";
+  }
+  const cores = info.pinned
+    ? MICRO_FIGURES.includes(figure.id)
+      ? "not pinned"
+      : "server on core 0, load generator on core 1"
+    : "not pinned";
+  const once = (figure.samples.ours?.length ?? 0) === 1 && info.rounds > 1;
+  const rounds = once
+    ? "measured once, in the first round"
+    : `${info.rounds} rounds, sides interleaved, median`;
+  return `${how ?? "see its group's source"}; ${rounds}; ${cores}`;
+}
 
 function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return "–";
@@ -69,9 +137,14 @@ export function judgeBottleneck(samples: Sample[] | undefined): string {
  *
  * @param figures The figures with their samples.
  * @param info What the run was.
+ * @param extras The allocation test's heap kinds, where measured.
  * @returns The Markdown.
  */
-export function renderMarkdown(figures: Figure[], info: RunInfo): string {
+export function renderMarkdown(
+  figures: Figure[],
+  info: RunInfo,
+  extras: ReportExtras = {},
+): string {
   const measured = figures.filter((f) => (f.samples.ours?.length ?? 0) > 0);
   const outcomes = new Map(measured.map((f) => [f.id, summarize(f)]));
   const hasProto = measured.some((f) => outcomes.get(f.id)?.proto !== undefined);
@@ -94,8 +167,10 @@ export function renderMarkdown(figures: Figure[], info: RunInfo): string {
     "",
     `| figure | compared with | unit | edgesocket | ${
       others ? "baseline" : "ws"
-    } | ratio | target | met |${hasProto ? " prototype | prototype ratio |" : ""}`,
-    `|---|---|---|--:|--:|--:|:-:|:-:|${hasProto ? "--:|--:|" : ""}`,
+    } | ratio | target | met | load generator's core, edgesocket / ${others ? "baseline" : "ws"} |${
+      hasProto ? " prototype | prototype ratio |" : ""
+    }`,
+    `|---|---|---|--:|--:|--:|:-:|:-:|--:|${hasProto ? "--:|--:|" : ""}`,
   ];
   for (const figure of measured) {
     const o = outcomes.get(figure.id) as Outcome;
@@ -104,7 +179,11 @@ export function renderMarkdown(figures: Figure[], info: RunInfo): string {
     const title = figure.informational ? `*${figure.title}* (extra)` : figure.title;
     let row = `| ${title} | ${figure.baseline} | ${figure.unit} | ${
       formatNumber(o.ours / figure.scale)
-    } | ${formatNumber(o.ws / figure.scale)} | ${formatRatio(o.ratio)} | ${target} | ${met} |`;
+    } | ${formatNumber(o.ws / figure.scale)} | ${formatRatio(o.ratio)} | ${target} | ${met} | ${
+      [loadgenLoad(figure.samples.ours), loadgenLoad(figure.samples.ws)].filter(Boolean).join(
+        " / ",
+      ) || "–"
+    } |`;
     if (hasProto) {
       row += o.proto === undefined
         ? " | |"
@@ -116,7 +195,16 @@ export function renderMarkdown(figures: Figure[], info: RunInfo): string {
     "",
     `Ratios are edgesocket / ${
       others ? "baseline" : "ws"
-    } from the medians of this run (for memory${others ? " and latency" : ""}, lower is better).`,
+    } from the medians of this run (for memory${others ? " and latency" : ""}, lower is better). ` +
+      "The load generator's core: core 1's busy share during the window (softirq included), " +
+      "and in brackets the load generator's own CPU (getrusage or /proc), in % of one core; " +
+      "for the idle and allocation figures, its own CPU while opening the connections.",
+    "",
+    "### How each figure was measured",
+    "",
+    ...measured.map((figure) =>
+      `- **${figure.title}** (against ${figure.baseline}): ${describeMethod(figure, info)}.`
+    ),
   );
   if (info.noise.noisy > 0) {
     lines.push(
@@ -160,30 +248,69 @@ export function renderMarkdown(figures: Figure[], info: RunInfo): string {
       }
     }
   }
-  const idle = measured.find((f) => f.id === "idle");
-  if (idle) {
+  for (const suffix of ["", "-large"]) {
+    const shown = measured.find((f) => f.id === `idle${suffix}`);
+    const collected = measured.find((f) => f.id === `idle-gc${suffix}`);
+    if (!shown) continue;
     lines.push(
       "",
-      "### Idle connections: where the memory went (medians, per connection, after two forced GCs)",
+      `### Idle connections: where the memory went (${
+        shown.title.replace(/.*, (\S+) open.*/, "$1")
+      } ` +
+        "open; medians, per connection)",
       "",
-      "| server | RSS | V8 heap used | V8 heap committed | external |",
-      "|---|--:|--:|--:|--:|",
+      "| server | RSS as `ps` shows it 1 s after (no GC) | RSS after a forced GC | " +
+        "V8 heap used | V8 heap committed | external | connections opened |",
+      "|---|--:|--:|--:|--:|--:|--:|",
     );
     for (const side of ["ours", "proto", "ws"] as const) {
-      const samples = idle.samples[side];
+      const samples = shown.samples[side];
       if (!samples?.length) continue;
-      const kib = (key: string) => `${formatNumber(medianDetail(samples, key) / 1024)} KiB`;
+      const gc = collected?.samples[side];
+      const kib = (list: Sample[] | undefined, key: string) =>
+        `${formatNumber(medianDetail(list, key) / 1024)} KiB`;
       const name = side === "ours" ? "edgesocket" : side === "ws" ? "ws" : "edgesocket prototype";
       lines.push(
         `| ${name} | ${formatNumber(median(samples.map((s) => s.value)) / 1024)} KiB | ${
-          kib("heapPerConnection")
-        } | ${kib("heapTotalPerConnection")} | ${kib("externalPerConnection")} |`,
+          gc?.length ? `${formatNumber(median(gc.map((s) => s.value)) / 1024)} KiB` : "–"
+        } | ${kib(gc, "heapPerConnection")} | ${kib(gc, "heapTotalPerConnection")} | ${
+          kib(gc, "externalPerConnection")
+        } | ${formatNumber(medianDetail(samples, "opened"))} of ${
+          formatNumber(medianDetail(samples, "connections"))
+        } |`,
       );
     }
     lines.push(
       "",
       "RSS beyond the V8 heap is Node's and libuv's native per-socket memory and malloc's own.",
     );
+  }
+  const allocations = extras.allocations ?? {};
+  const sides = (["ours", "proto", "ws"] as const).filter((side) => allocations[side]);
+  if (sides.length > 0) {
+    lines.push(
+      "",
+      "### What each open connection leaves in the V8 heap (heap snapshots, per connection)",
+      "",
+      "The kinds of heap-snapshot nodes that grew by at least one per two connections " +
+        "(objects and closures by constructor name, the rest by V8's type), objects and " +
+        "shallow bytes per open connection.",
+      "",
+    );
+    for (const side of sides) {
+      const a = allocations[side] as { opened: number; kinds: Array<[string, number, number]> };
+      const name = side === "ours" ? "edgesocket" : side === "ws" ? "ws" : "edgesocket prototype";
+      lines.push(
+        `**${name}** (${formatNumber(a.opened)} open):`,
+        "",
+        "| kind | objects | bytes |",
+        "|---|--:|--:|",
+        ...a.kinds.map(([kind, count, bytes]) =>
+          `| \`${kind}\` | ${formatNumber(count)} | ${formatNumber(bytes)} |`
+        ),
+        "",
+      );
+    }
   }
   return lines.join("\n") + "\n";
 }
@@ -223,7 +350,9 @@ export function renderChart(figures: Figure[], info: RunInfo): string {
     `edgesocket / ws ${escapeXml(info.ws)}: ratio per figure (log scale)</text>`,
     `<text x="${width / 2}" y="40" text-anchor="middle" fill="#555">` +
     `${escapeXml(info.date)}, ${info.rounds} rounds, medians; red line: target; ` +
-    `memory: lower is better${info.quick ? "; quick smoke run" : ""}</text>`,
+    `memory (as \`ps\` shows it and after a forced GC): lower is better${
+      info.quick ? "; quick smoke run" : ""
+    }</text>`,
   ];
   for (let v = lo; v <= hi; v *= 2) {
     const gx = x(v).toFixed(1);

@@ -16,10 +16,14 @@
  * (its proxy worker), which would carry every message through another
  * process and hide the layer's cost in both sides' shared overhead.
  *
- * Every server is pinned to core 0 and the load generator
- * (bench/load_client.cjs, echo mode, ws's client) to core 1; each round
- * measures both sides of every runtime, in alternating order; the figures
- * are the medians, and the target is ours ≥ 0.95× the bare runtime.
+ * Every server is pinned to core 0 and the C epoll load generator
+ * (bench/loadgen/loadgen.c, echo mode: it is not the limit, where `ws`'s
+ * JavaScript client was on Bun) to core 1; each round measures both sides of
+ * every runtime, in alternating order; the figures are the medians, and the
+ * target is ours ≥ 0.95× the bare runtime. On Deno and Bun the same rounds
+ * also measure handshakes (64 in flight, target ≥ 0.95×) and RSS per idle
+ * connection (`--idle` connections: as `ps` shows it 1 s after the burst,
+ * and after a forced GC; target ≤ 1.1×).
  *
  *     deno run -A bench/layer_cost.ts [--quick] [--rounds=N]
  */
@@ -40,9 +44,10 @@ const WORKERD = `${ROOT}node_modules/.bin/workerd`;
  * server's CPU time per message, which shows the layer's cost where the load
  * generator limits the rate.
  *
+ * @param idleConnections The idle test's connections.
  * @returns The figures, in table order.
  */
-export function createLayerCostFigures(): Figure[] {
+export function createLayerCostFigures(idleConnections = 10_000): Figure[] {
   const figure = (runtime: LayerRuntime, name: string, baseline: string): Figure => ({
     id: `layer-${runtime}`,
     title: `echo on ${name} through edgesocket, 64 clients × 16 in flight × 1 KiB`,
@@ -52,6 +57,8 @@ export function createLayerCostFigures(): Figure[] {
     target: 0.95,
     sides: { ours: `edgesocket on ${name}`, ws: `bare ${name}` },
     loadTest: true,
+    method: "C epoll load generator (bench/loadgen/loadgen.c), `echo` mode: 64 connections × " +
+      "16 binary messages of 1 KiB in flight, one sent per echo; no GC forced",
     samples: {},
   });
   // The server's CPU time per echoed message: the layer's cost where the
@@ -73,9 +80,71 @@ export function createLayerCostFigures(): Figure[] {
     ["bun", "Bun", "bare `Bun.serve` + `server.upgrade()` echo"],
     ["workerd", "workerd", "bare `WebSocketPair` echo Worker"],
   ];
+  const server = runtimes.filter(([runtime]) => runtime !== "workerd");
   return [
     ...runtimes.map(([runtime, name, baseline]) => figure(runtime, name, baseline)),
+    ...server.map(([runtime, name, baseline]) => handshakeFigure(runtime, name, baseline)),
+    ...server.flatMap(([runtime, name, baseline]) =>
+      idleFigures(runtime, name, baseline, idleConnections)
+    ),
     ...runtimes.map(([runtime, name, baseline]) => cpu(runtime, name, baseline)),
+  ];
+}
+
+const C_CLIENT = "C epoll load generator (bench/loadgen/loadgen.c)";
+
+function handshakeFigure(runtime: LayerRuntime, name: string, baseline: string): Figure {
+  return {
+    id: `layer-${runtime}-handshake`,
+    title: `handshakes on ${name} through edgesocket, 64 in flight`,
+    baseline,
+    unit: "upgrades/s",
+    scale: 1,
+    target: 0.95,
+    sides: { ours: `edgesocket on ${name}`, ws: `bare ${name}` },
+    loadTest: true,
+    method: `${C_CLIENT}, \`handshake\` mode: 64 at a time, each connect, upgrade, close frame, ` +
+      "server's end; no GC forced",
+    samples: {},
+  };
+}
+
+function idleFigures(
+  runtime: LayerRuntime,
+  name: string,
+  baseline: string,
+  count: number,
+): Figure[] {
+  const open = count.toLocaleString("en-US");
+  const how = `${C_CLIENT}, \`connect\` mode: ${open} connections opened 256 at a time after ` +
+    "a warm-up of 100, then held idle";
+  const base = {
+    baseline,
+    unit: "KiB",
+    scale: 1024,
+    target: 1.1,
+    lowerIsBetter: true,
+    sides: { ours: `edgesocket on ${name}`, ws: `bare ${name}` },
+  };
+  return [
+    {
+      ...base,
+      samples: {},
+      id: `layer-${runtime}-idle`,
+      title: `RSS per idle connection on ${name} through edgesocket, ${open} open, as \`ps\` ` +
+        "shows it 1 s after",
+      method: `${how}; RSS 1 s after the last opened, against RSS before the burst; no GC forced`,
+    },
+    {
+      ...base,
+      samples: {},
+      id: `layer-${runtime}-idle-gc`,
+      title: `RSS per idle connection on ${name} through edgesocket, ${open} open, after a ` +
+        "forced GC",
+      method: `${how}; two forced GCs (${
+        runtime === "bun" ? "`Bun.gc(true)`" : "--expose-gc"
+      }) before each RSS read, before and after the burst`,
+    },
   ];
 }
 
@@ -126,7 +195,14 @@ async function serverSpec(
   if (runtime === "deno") {
     return {
       command: Deno.execPath(),
-      args: ["run", "-A", "--quiet", `${ROOT}bench/servers/deno_server.ts`, side],
+      args: [
+        "run",
+        "-A",
+        "--quiet",
+        "--v8-flags=--expose-gc",
+        `${ROOT}bench/servers/deno_server.ts`,
+        side,
+      ],
     };
   }
   if (runtime === "bun") {
@@ -148,17 +224,18 @@ export async function runLayerCost(
   runtimes: readonly LayerRuntime[] = ["deno", "bun", "workerd"],
 ): Promise<Figure[]> {
   const { config, progress, measure } = context;
-  const all = createLayerCostFigures().filter((f) =>
+  const all = createLayerCostFigures(config.idleConnections).filter((f) =>
     runtimes.includes(f.id.split("-")[1] as LayerRuntime)
   );
-  const figures = all.filter((f) => f.loadTest);
+  const figures = all.filter((f) => /^layer-[a-z]+$/.test(f.id));
   const byId = new Map(all.map((f) => [f.id, f]));
   const dir = await Deno.makeTempDir({ prefix: "edgesocket-layer-" });
   try {
     if (runtimes.includes("workerd")) await bundleWorker(dir);
     for (let round = 1; round <= config.rounds; round++) {
       progress(
-        `layer cost, round ${round}/${config.rounds}: echo, 64 clients × 16 in flight × 1 KiB`,
+        `layer cost, round ${round}/${config.rounds}: echo, 64 clients × 16 in flight × 1 KiB; ` +
+          `handshakes and ${config.idleConnections} idle connections on Deno and Bun`,
       );
       // Alternate which side goes first, so that a drift in the machine's
       // load does not favour one.
@@ -176,6 +253,27 @@ export async function runLayerCost(
           const as = side === "ours" ? "ours" : "ws";
           recordSample(context, figure, as, sample);
           recordSample(context, byId.get(`${figure.id}-cpu`) as Figure, as, cpuSample(sample));
+        }
+        if (runtime === "workerd") continue;
+        for (const side of sides) {
+          const as = side === "ours" ? "ours" : "ws";
+          const spec = await serverSpec(runtime, side, dir);
+          const sample = await measure.loadServers(
+            `${figure.id}-handshake ${side}`,
+            [spec],
+            "handshake",
+            () => ({ concurrency: 64 }),
+          );
+          recordSample(context, byId.get(`${figure.id}-handshake`) as Figure, as, sample);
+        }
+        for (const side of sides) {
+          const as = side === "ours" ? "ours" : "ws";
+          const spec = await serverSpec(runtime, side, dir);
+          const { shown, collected } = await measure.idleServer(spec, config.idleConnections, true);
+          recordSample(context, byId.get(`${figure.id}-idle`) as Figure, as, shown);
+          if (collected) {
+            recordSample(context, byId.get(`${figure.id}-idle-gc`) as Figure, as, collected);
+          }
         }
       }
     }

@@ -4,9 +4,12 @@
  *
  * Codec micro-benchmarks (unmask, decode, encode) run in the real Node 20,
  * one process per case, side and round; the load tests (echo, idle
- * connections, handshakes) run a Node server pinned to core 0 and one Node
- * load generator pinned to core 1. Every round measures edgesocket, then ws;
- * the table shows medians and their ratios, written to bench/results.md,
+ * connections with both memory measures, allocation per upgrade,
+ * handshakes) run a Node server pinned to core 0 and the C epoll load
+ * generator (bench/loadgen/loadgen.c, built with gcc on first use) pinned to
+ * core 1, which reports its own CPU beside every figure. Every round measures
+ * edgesocket and ws, in alternating order; the table shows medians, their
+ * ratios and how each figure was measured, written to bench/results.md,
  * bench/results.json and bench/chart.svg. Then, each with rounds of its own:
  * the layer's cost on Deno, Bun and workerd against the bare runtime
  * (bench/layer_cost.ts), topic fan-out against a ws loop, bare Bun publish
@@ -14,28 +17,31 @@
  * compression (bench/compression.ts), and Deno's native server against the
  * codec over its `node:http` (bench/deno_codec.ts).
  *
- *     deno run -A bench/run.ts [--quick] [--prototype] [--rounds=N]
+ *     deno run -A bench/run.ts [--quick] [--prototype] [--rounds=N] [--idle-100k]
  *       [--only=micro,echo,idle,handshake,layer,fanout,compression,deno-codec]
  *
  * `--quick` is a one-minute smoke run (3 rounds, short windows, 2,000 idle
  * connections). `--prototype` applies bench/proto/proposed.patch to a
  * temporary copy of the repository and measures it as a third side where it
  * applies (about six minutes). `--only` runs some groups and prints their
- * table, leaving the files of the last whole run alone.
+ * table, leaving the files of the last whole run alone. `--idle-100k` runs
+ * the idle test again with 100,000 connections (it needs an open-file hard
+ * limit above that; the load generator says when it is lower).
  */
 import { ROOT } from "../tests/_util/server_process.ts";
 import { type Figure, type Sample, type Side, summarize } from "./_figures.ts";
 import { createFigures } from "./_figures.ts";
-import { Measurer } from "./_measure.ts";
+import { type AllocationSample, Measurer } from "./_measure.ts";
 import { bundleEntry, canPin, stopAll } from "./_process.ts";
-import { judgeBottleneck, renderChart, renderMarkdown } from "./_report.ts";
+import { describeMethod, judgeBottleneck, renderChart, renderMarkdown } from "./_report.ts";
 import { describeRun, type GroupContext, recordSample } from "./_group.ts";
 import { runLayerCost } from "./layer_cost.ts";
 import { type CompressionBenchResult, runCompressionBench } from "./compression.ts";
 import { runFanOut } from "./fan_out.ts";
 import { runDenoCodec } from "./deno_codec.ts";
 
-const USAGE = "usage: deno run -A bench/run.ts [--quick] [--prototype] [--rounds=N] " +
+const USAGE =
+  "usage: deno run -A bench/run.ts [--quick] [--prototype] [--rounds=N] [--idle-100k] " +
   "[--only=micro,echo,idle,handshake,layer,fanout,compression,deno-codec]";
 const GROUPS = [
   "micro",
@@ -52,7 +58,7 @@ const flags = new Map(Deno.args.map((arg) => {
   return [name, value ?? ""] as const;
 }));
 for (const name of flags.keys()) {
-  if (!["--quick", "--prototype", "--rounds", "--only"].includes(name)) {
+  if (!["--quick", "--prototype", "--rounds", "--only", "--idle-100k"].includes(name)) {
     console.error(`Unknown option: ${name}\n${USAGE}`);
     Deno.exit(2);
   }
@@ -77,6 +83,9 @@ const config = {
   warmup: quick ? 0.5 : 1,
   loadSeconds: quick ? 1 : 3,
   idleConnections: quick ? 2000 : 10_000,
+  // The idle test again at 100,000 connections, with --idle-100k.
+  idleLarge: flags.has("--idle-100k") ? 100_000 : undefined,
+  allocationConnections: quick ? 500 : 1000,
   // Retry a load sample when other programs took more than this much CPU.
   quietCpu: 25,
   attempts: quick ? 1 : 3,
@@ -173,8 +182,12 @@ async function runMicroRound(plan: Plan, round: number): Promise<void> {
   }
 }
 
+// Allocation per upgrade: once per side, in the first round of the idle group.
+const allocations: Partial<Record<Side, AllocationSample>> = {};
+
 async function runLoadRound(plan: Plan, round: number, group: string): Promise<void> {
-  const sides = [...plan.ours, "ws"] as Side[];
+  // Alternate the order, so that a drift in the machine's load favours no side.
+  const sides = (round % 2 ? [...plan.ours, "ws"] : ["ws", ...plan.ours]) as Side[];
   if (group === "echo") {
     progress(`round ${round}/${config.rounds}: echo, 64 clients × 16 in flight × 1 KiB`);
     const echo = { clients: 64, inflight: 16, size: 1024 };
@@ -182,17 +195,43 @@ async function runLoadRound(plan: Plan, round: number, group: string): Promise<v
       plan.record("echo", side, await measure.load(side, plan.server(side), "echo", echo));
     }
   } else if (group === "idle") {
-    progress(`round ${round}/${config.rounds}: ${config.idleConnections} idle connections`);
-    for (const side of sides) {
-      plan.record("idle", side, await measure.idle(side, plan.server(side)));
+    const sizes: Array<[number, string]> = [[config.idleConnections, ""]];
+    if (config.idleLarge) sizes.push([config.idleLarge, "-large"]);
+    for (const [count, suffix] of sizes) {
+      progress(
+        `round ${round}/${config.rounds}: ${count.toLocaleString("en-US")} idle connections`,
+      );
+      for (const side of sides) {
+        const { shown, collected } = await measure.idle(side, plan.server(side), count);
+        plan.record(`idle${suffix}`, side, shown);
+        if (collected) plan.record(`idle-gc${suffix}`, side, collected);
+      }
+    }
+    if (round === 1) {
+      const n = config.allocationConnections;
+      progress(`round ${round}/${config.rounds}: allocation per upgrade, ${n} upgrades`);
+      for (const side of sides) {
+        const a = await measure.allocation(side, plan.server(side), n);
+        allocations[side] = a;
+        const detail = {
+          opened: a.opened,
+          gcs: a.gcs,
+          heapKeptPerConnection: a.heapKeptPerConnection,
+          bytesPerConnection: a.bytesPerConnection,
+        };
+        plan.record("upgrade-alloc", side, { value: a.allocatedPerUpgrade, detail });
+        plan.record("upgrade-objects", side, { value: a.objectsPerConnection, detail });
+      }
     }
   } else {
     progress(`round ${round}/${config.rounds}: handshakes, 64 in flight`);
     const handshake = { concurrency: 64 };
-    for (const mode of quick ? ["handshake"] : ["handshake", "handshake-raw"]) {
-      for (const side of sides) {
-        plan.record(mode, side, await measure.load(side, plan.server(side), mode, handshake));
-      }
+    for (const side of sides) {
+      plan.record(
+        "handshake",
+        side,
+        await measure.load(side, plan.server(side), "handshake", handshake),
+      );
     }
   }
 }
@@ -205,7 +244,7 @@ async function removeTemporary(): Promise<void> {
 
 async function main(): Promise<void> {
   progress(`bundling for Node${quick ? " (quick run)" : ""}`);
-  const figures = createFigures({ idleConnections: config.idleConnections });
+  const figures = createFigures(config);
   const byId = new Map(figures.map((f) => [f.id, f]));
   const pinned = await canPin();
   let compression: CompressionBenchResult | undefined;
@@ -268,12 +307,14 @@ async function main(): Promise<void> {
   });
   const json = {
     info,
+    allocations,
     compression: compression && { figures: compression.figures, ratios: compression.ratios },
     config: { ...config, root: undefined, retryUntil: undefined },
     figures: figures.map((figure) => ({
       ...figure,
       outcome: (figure.samples.ours?.length ?? 0) > 0 ? summarize(figure) : undefined,
-      limitedBy: ["echo", "handshake", "handshake-raw"].includes(figure.id) || figure.loadTest
+      how: describeMethod(figure, info),
+      limitedBy: ["echo", "handshake"].includes(figure.id) || figure.loadTest
         ? {
           ours: judgeBottleneck(figure.samples.ours),
           ws: judgeBottleneck(figure.samples.ws),
@@ -281,7 +322,12 @@ async function main(): Promise<void> {
         : undefined,
     })),
   };
-  const markdown = renderMarkdown(figures, info) +
+  const extras = {
+    allocations: Object.fromEntries(
+      Object.entries(allocations).map(([side, a]) => [side, { opened: a.opened, kinds: a.kinds }]),
+    ),
+  };
+  const markdown = renderMarkdown(figures, info, extras) +
     (compression
       ? `\n### permessage-deflate: echo against ws with compression\n\n${compression.markdown}\n`
       : "");

@@ -64,3 +64,10 @@ const server = side === "ours"
     websocket: bare,
   });
 console.log(`listening ${server.port}`);
+
+// The idle test's forced GC: collect, then print the memory, as the Node
+// servers do on SIGUSR2.
+process.on("SIGUSR2", () => {
+  (globalThis as unknown as { Bun: { gc(force: boolean): void } }).Bun.gc(true);
+  console.log(`memory ${JSON.stringify(process.memoryUsage())}`);
+});

@@ -30,3 +30,10 @@ Deno.serve({
   port: 0,
   onListen: ({ port }) => console.log(`listening ${port}`),
 }, (request) => fetch(request));
+
+// The idle test's forced GC (with `--v8-flags=--expose-gc`): collect, then
+// print the memory, as the Node servers do on SIGUSR2.
+Deno.addSignalListener("SIGUSR2", () => {
+  (globalThis as { gc?: () => void }).gc?.();
+  console.log(`memory ${JSON.stringify(Deno.memoryUsage())}`);
+});
