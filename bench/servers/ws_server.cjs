@@ -22,7 +22,16 @@ wss.on("connection", (ws) => {
   ws.on("error", () => {});
 });
 
+// At the descriptor limit process.memoryUsage() cannot open /proc/self
+// (EMFILE): the heap's figures then come from V8, which needs no descriptor.
 process.on("SIGUSR2", () => {
   if (global.gc) global.gc();
-  console.log(`memory ${JSON.stringify(process.memoryUsage())}`);
+  let usage;
+  try {
+    usage = process.memoryUsage();
+  } catch (error) {
+    const heap = require("node:v8").getHeapStatistics();
+    usage = { heapUsed: heap.used_heap_size, heapTotal: heap.total_heap_size, error: `${error}` };
+  }
+  console.log(`memory ${JSON.stringify(usage)}`);
 });
