@@ -57,6 +57,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -91,9 +92,10 @@ static double now_ms(void) {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+// CLOCK_REALTIME: the kernel's receive timestamps (SO_TIMESTAMPNS) are on it.
 static uint64_t now_ns(void) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(CLOCK_REALTIME, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -213,6 +215,10 @@ static void base64(const uint8_t *in, size_t len, char *out) {
 }
 
 // ---- connections ------------------------------------------------------------
+
+enum { M_ECHO, M_HANDSHAKE, M_CONNECT, M_LISTEN };
+static int mode;
+static const char *mode_name;
 
 enum { C_FREE, C_CONNECTING, C_UPGRADING, C_OPEN, C_CLOSING };
 enum { ROLE_MAIN, ROLE_WARM, ROLE_PUBLISHER };
@@ -376,6 +382,7 @@ static int conn_start(Conn *c, uint8_t role) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+  if (mode == M_LISTEN) setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
   struct sockaddr_in src = {.sin_family = AF_INET, .sin_port = 0};
   src.sin_addr.s_addr = htonl(0x7f000000u + (uint32_t)(source_first + next_source++ % sources));
   if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) {
@@ -449,9 +456,6 @@ static int check_upgrade(Conn *c, const uint8_t *data, size_t len) {
 
 // ---- modes ------------------------------------------------------------------
 
-enum { M_ECHO, M_HANDSHAKE, M_CONNECT, M_LISTEN };
-static int mode;
-static const char *mode_name;
 
 // echo
 static uint8_t *echo_payload;
@@ -477,12 +481,17 @@ static size_t publish_size;
 static int synced_reported, got_any_count;
 static uint64_t deliveries, duplicated, reordered, wrong_size;
 #define BUCKETS 400
-static uint64_t histogram[BUCKETS];
+// Two latencies per delivery: to the moment the kernel queued the bytes on
+// the subscriber's socket (SO_TIMESTAMPNS), which leaves out this process's
+// own read loop, and to the moment this process parsed the frame.
+static uint64_t histogram[BUCKETS], histogram_read[BUCKETS];
+static uint64_t read_stamp;  // the last read's kernel receive time, ns (0: none)
+static uint64_t kernel_stamps;
 
-static void record_latency(uint64_t ns) {
+static void record_into(uint64_t *h, int64_t ns) {
   double us = ns / 1000.0;
   int k = us <= 1 ? 0 : (int)(log(us) / log(1.05));
-  histogram[k < BUCKETS ? k : BUCKETS - 1]++;
+  h[k < BUCKETS ? k : BUCKETS - 1]++;
 }
 
 static void on_message(Conn *c, int opcode, const uint8_t *p, size_t len) {
@@ -506,7 +515,11 @@ static void on_message(Conn *c, int opcode, const uint8_t *p, size_t len) {
   memcpy(&sent, p + 8, 8);
   if (seq == 0) return;  // a sync message
   deliveries++;
-  record_latency(now_ns() - sent);
+  record_into(histogram_read, (int64_t)(now_ns() - sent));
+  if (read_stamp) {
+    kernel_stamps++;
+    record_into(histogram, (int64_t)(read_stamp - sent));
+  }
   if (seq >= c->high) {
     uint64_t shift = seq + 1 - c->high;
     c->window = shift >= 64 ? 0 : c->window << shift;
@@ -596,7 +609,27 @@ static void conn_readable(Conn *c) {
   size_t have = c->rlen;
   if (have > READBUF / 2) die("a frame larger than the read buffer");
   if (have) memcpy(readbuf, c->rbuf, have);
-  ssize_t n = read(c->fd, readbuf + have, READBUF - have);
+  ssize_t n;
+  read_stamp = 0;
+  if (mode == M_LISTEN && c->state == C_OPEN) {
+    struct iovec iov = {.iov_base = readbuf + have, .iov_len = READBUF - have};
+    union {
+      char buf[CMSG_SPACE(sizeof(struct timespec))];
+      struct cmsghdr align;
+    } control;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                         .msg_controllen = sizeof control.buf};
+    n = recvmsg(c->fd, &msg, 0);
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); n > 0 && cm; cm = CMSG_NXTHDR(&msg, cm)) {
+      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+        struct timespec ts;
+        memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+        read_stamp = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+      }
+    }
+  } else {
+    n = read(c->fd, readbuf + have, READBUF - have);
+  }
   if (n <= 0) {
     if (n < 0 && errno == EAGAIN) return;
     if (c->state == C_UPGRADING || c->state == C_CONNECTING) {
@@ -839,11 +872,17 @@ static void print_result_listen(uint64_t expected) {
          (unsigned long long)wrong_size, (unsigned long long)complete,
          (unsigned long long)closed_by_server, self_cpu_seconds());
   print_errors();
-  printf(",\"histogram\":[");
-  int last = BUCKETS - 1;
-  while (last > 0 && histogram[last] == 0) last--;
-  for (int k = 0; k <= last; k++) printf("%s%llu", k ? "," : "", (unsigned long long)histogram[k]);
-  printf("]}\n");
+  printf(",\"kernelStamps\":%llu", (unsigned long long)kernel_stamps);
+  const uint64_t *hs[2] = {histogram, histogram_read};
+  const char *names[2] = {"histogram", "histogramRead"};
+  for (int h = 0; h < 2; h++) {
+    printf(",\"%s\":[", names[h]);
+    int last = BUCKETS - 1;
+    while (last > 0 && hs[h][last] == 0) last--;
+    for (int k = 0; k <= last; k++) printf("%s%llu", k ? "," : "", (unsigned long long)hs[h][k]);
+    printf("]");
+  }
+  printf("}\n");
   fflush(stdout);
 }
 
