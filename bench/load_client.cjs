@@ -1,10 +1,8 @@
-// The benchmark's load generator: one Node process, the same for every server.
-// It drives the `ws` client (with bufferutil), except in handshake-raw mode.
-// Modes, with flags --name=value:
+// The benchmark's JavaScript load generator, for what the C one
+// (bench/loadgen/loadgen.c: echo, handshakes, idle connections) does not do:
+// fan-out, with raw-TCP subscribers and ws's client as the publisher; and an
+// idle mode on ws's client. Modes, with flags --name=value:
 //
-//   echo           --port --server-pid --clients --inflight --size --warmup --duration
-//   handshake      --port --server-pid --concurrency --warmup --duration
-//   handshake-raw  the same, with a minimal raw-TCP client instead of ws's
 //   idle           --port --count --concurrency
 //                  stdin: "warm" opens and closes 100, "go" opens --count, "close" exits
 //   fanout         --port --publish-port --server-pid --subscribers --size --window --rate
@@ -79,10 +77,6 @@ function snapshot(count) {
   };
 }
 
-function report(fields, from, to) {
-  console.log(`result ${JSON.stringify(measureCpu(fields, from, to))}`);
-}
-
 function measureCpu(fields, from, to) {
   const seconds = (to.at - from.at) / 1000;
   const cpu = (ticks) => (ticks / clockTicks / seconds) * 100;
@@ -116,115 +110,6 @@ function measureWindow(count, done) {
     const from = snapshot(count());
     setTimeout(() => done(from, snapshot(count())), flags.duration * 1000);
   }, flags.warmup * 1000);
-}
-
-function runEcho() {
-  const payload = Buffer.alloc(flags.size, 0xab);
-  let received = 0;
-  let wrong = 0;
-  let opened = 0;
-  const sockets = [];
-  for (let i = 0; i < flags.clients; i++) {
-    const ws = new WebSocket(url, options);
-    sockets.push(ws);
-    ws.on("error", fail);
-    let corked = false;
-    const uncork = () => {
-      corked = false;
-      ws._socket.uncork();
-    };
-    ws.on("message", (data, isBinary) => {
-      received++;
-      if (!isBinary || data.length !== flags.size) wrong++;
-      // The answers to one read leave in one write: fewer syscalls per
-      // message on the client's core, whatever the server.
-      if (!corked) {
-        corked = true;
-        ws._socket.cork();
-        process.nextTick(uncork);
-      }
-      ws.send(payload);
-    });
-    ws.on("open", () => {
-      for (let k = 0; k < flags.inflight; k++) ws.send(payload);
-      if (++opened < flags.clients) return;
-      measureWindow(() => received, (from, to) => {
-        if (wrong > 0) fail(new Error(`${wrong} echoes differed from the message sent`));
-        report({ clients: flags.clients, inflight: flags.inflight }, from, to);
-        for (const socket of sockets) socket.terminate();
-        setTimeout(() => process.exit(0), 100);
-      });
-    });
-  }
-}
-
-// ws's client: upgrade, then a clean close; the next starts once it closed.
-function connectWs(onOpen, onDone, onError) {
-  const ws = new WebSocket(url, options);
-  let done = false;
-  ws.on("open", () => {
-    onOpen();
-    ws.close(1000);
-  });
-  ws.on("close", () => {
-    if (!done) (done = true, onDone());
-  });
-  ws.on("error", onError);
-}
-
-// A minimal client: a canned request, "101" awaited, a masked close frame
-// (code 1000), then the server's end. It costs the load generator far less
-// CPU per handshake than ws's client.
-const rawRequest = Buffer.from(
-  `GET /echo HTTP/1.1\r\nHost: 127.0.0.1:${flags.port}\r\nUpgrade: websocket\r\n` +
-    `Connection: Upgrade\r\nSec-WebSocket-Key: ${crypto.randomBytes(16).toString("base64")}\r\n` +
-    "Sec-WebSocket-Version: 13\r\n\r\n",
-);
-const rawClose = Buffer.from([0x88, 0x82, 0x11, 0x22, 0x33, 0x44, 0x03 ^ 0x11, 0xe8 ^ 0x22]);
-function connectRaw(onOpen, onDone, onError) {
-  const socket = net.connect(flags.port, "127.0.0.1");
-  let head = "";
-  let opened = false;
-  let done = false;
-  socket.setNoDelay(true);
-  socket.on("connect", () => socket.write(rawRequest));
-  socket.on("data", (chunk) => {
-    if (opened) return;
-    head += chunk.toString("latin1");
-    if (!head.includes("\r\n\r\n")) return;
-    if (!head.startsWith("HTTP/1.1 101")) {
-      onError(new Error(`no 101: ${head.split("\r\n")[0]}`));
-      socket.destroy();
-      return;
-    }
-    opened = true;
-    onOpen();
-    socket.write(rawClose);
-  });
-  socket.on("end", () => socket.end());
-  socket.on("close", () => {
-    if (!done) (done = true, onDone());
-  });
-  socket.on("error", onError);
-}
-
-function runHandshake(connect) {
-  let upgrades = 0;
-  let errors = 0;
-  let stopping = false;
-  const onOpen = () => upgrades++;
-  const onError = () => {
-    if (++errors > 1000) fail(new Error("over 1,000 failed handshakes"));
-  };
-  const loop = () => {
-    if (!stopping) connect(onOpen, loop, onError);
-  };
-  for (let i = 0; i < flags.concurrency; i++) loop();
-  measureWindow(() => upgrades, (from, to) => {
-    report({ concurrency: flags.concurrency, errors }, from, to);
-    stopping = true;
-    setTimeout(() => process.exit(0), 100);
-  });
 }
 
 function runIdle() {
@@ -515,9 +400,6 @@ function runFanout() {
   }
 }
 
-if (mode === "echo") runEcho();
-else if (mode === "handshake") runHandshake(connectWs);
-else if (mode === "handshake-raw") runHandshake(connectRaw);
-else if (mode === "idle") runIdle();
+if (mode === "idle") runIdle();
 else if (mode === "fanout") runFanout();
 else fail(new Error(`unknown mode: ${mode}`));
