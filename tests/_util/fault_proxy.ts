@@ -41,6 +41,8 @@ export class FaultProxy {
   readonly port: number;
   /** Connections cut on purpose so far. */
   cuts = 0;
+  /** Of them, cut after a byte budget ran out: at a random byte, so mid-frame nearly always. */
+  cutsMidStream = 0;
   /** Connections accepted so far. */
   connections = 0;
   /** Whether to cut at all (on by default; off to let a test finish cleanly). */
@@ -143,6 +145,7 @@ export class FaultProxy {
           if (link.cut) break;
           link.bytes += piece.length;
           await writeAll(to, piece);
+          if (cutAfter && !link.cut && this.faults) this.cutsMidStream++;
           if (cutAfter) this.#cut(link, true);
         }
         if (link.cut) break;

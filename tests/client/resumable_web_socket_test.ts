@@ -119,7 +119,10 @@ Deno.test("ResumableWebSocket dispatches reconnecting with full-jitter delays, g
   const resumed = nextEvent<ResumedEvent>(socket, "resumed");
   socket.reconnect();
   assert.equal((await resumed).recovered, true);
-  await waitFor(() => server.log.messages.includes("queued while reconnecting"), "the queued message");
+  await waitFor(
+    () => server.log.messages.includes("queued while reconnecting"),
+    "the queued message",
+  );
   await closeClient(socket);
   await server.close();
 });
