@@ -33,6 +33,8 @@ const MICRO_FIGURES = ["unmask-js", "unmask-native", "decode", "encode-32", "enc
 
 /** What the report shows beside the figures: the allocation test's heap kinds. */
 export interface ReportExtras {
+  /** Lines under the table: a test that could not run here, and why. */
+  notes?: string[];
   /** Per side, the heap kinds that grew most per open connection. */
   allocations?: Partial<
     Record<Side, { opened: number; kinds: Array<[string, number, number]> }>
@@ -199,6 +201,7 @@ export function renderMarkdown(
       "The load generator's core: core 1's busy share during the window (softirq included), " +
       "and in brackets the load generator's own CPU (getrusage or /proc), in % of one core; " +
       "for the idle and allocation figures, its own CPU while opening the connections.",
+    ...(extras.notes ?? []).flatMap((note) => ["", note]),
     "",
     "### How each figure was measured",
     "",

@@ -33,6 +33,7 @@ import { type Figure, type Sample, type Side, summarize } from "./_figures.ts";
 import { createFigures } from "./_figures.ts";
 import { type AllocationSample, Measurer } from "./_measure.ts";
 import { bundleEntry, canPin, stopAll } from "./_process.ts";
+import { readHardFileLimit } from "./loadgen/loadgen.ts";
 import { describeMethod, judgeBottleneck, renderChart, renderMarkdown } from "./_report.ts";
 import { describeRun, type GroupContext, recordSample } from "./_group.ts";
 import { runLayerCost } from "./layer_cost.ts";
@@ -84,7 +85,7 @@ const config = {
   loadSeconds: quick ? 1 : 3,
   idleConnections: quick ? 2000 : 10_000,
   // The idle test again at 100,000 connections, with --idle-100k.
-  idleLarge: flags.has("--idle-100k") ? 100_000 : undefined,
+  idleLarge: flags.has("--idle-100k") ? 100_000 as number | undefined : undefined,
   allocationConnections: quick ? 500 : 1000,
   // Retry a load sample when other programs took more than this much CPU.
   quietCpu: 25,
@@ -179,6 +180,22 @@ async function runMicroRound(plan: Plan, round: number): Promise<void> {
   for (const id of ["encode-32", "encode-1m"]) {
     record(id, "ours", await measure.micro(micro("ours"), id, "ours"));
     record(id, "ws", await measure.micro(micro("ours"), id, "ws"));
+  }
+}
+
+// Lines the report prints under its table (a test that could not run, and why).
+const notes: string[] = [];
+if (config.idleLarge && only.has("idle")) {
+  const hard = await readHardFileLimit();
+  if (hard < config.idleLarge + 64) {
+    notes.push(
+      `The idle test at ${config.idleLarge.toLocaleString("en-US")} connections did not run: ` +
+        `the open-file hard limit (RLIMIT_NOFILE) here is ${hard.toLocaleString("en-US")}, so ` +
+        "one server process cannot hold them (raising it needs CAP_SYS_RESOURCE or a higher " +
+        "hard limit from whatever starts the shell).",
+    );
+    progress(`warning: ${notes[notes.length - 1]}`);
+    config.idleLarge = undefined;
   }
 }
 
@@ -323,6 +340,7 @@ async function main(): Promise<void> {
     })),
   };
   const extras = {
+    notes,
     allocations: Object.fromEntries(
       Object.entries(allocations).map(([side, a]) => [side, { opened: a.opened, kinds: a.kinds }]),
     ),
