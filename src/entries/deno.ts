@@ -3,9 +3,9 @@
  * (denoland/deno #15809), so the session enforces `maxMessageSize`; its
  * `idleTimeout` pings and closes silent peers natively. Or, with
  * `serveWithCodec()` in place of `Deno.serve()`, the same app with its
- * sockets driven by the edgesocket codec over Deno's `node:http`: stricter
- * (RFC 6455), compressed where a route asks, faster (see its JSDoc for
- * which to pick).
+ * sockets driven by the edgesocket codec over Deno's `node:http`: strict
+ * (RFC 6455), compressed where a route asks, faster on messages (see its
+ * JSDoc for which to pick).
  *
  * @example With `deno serve`
  * ```ts ignore
