@@ -88,6 +88,7 @@ export {
 } from "./src/core/presence.ts";
 export type {
   PresenceEvent,
+  PresenceList,
   PresenceMember,
   PresenceMeta,
   PresenceStore,

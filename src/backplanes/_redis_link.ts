@@ -33,12 +33,28 @@ export interface RedisPubSubCommands {
   sUnsubscribe(channel: string, listener: RedisMessageListener, bufferMode: true): Promise<unknown>;
 }
 
+/** The keys and arguments of a Lua script's run. */
+export interface RedisScriptArguments {
+  /** `KEYS`: in a cluster, all in one slot (the first one routes the command). */
+  keys: string[];
+  /** `ARGV`. */
+  arguments: string[];
+}
+
+/** What presence runs its Lua scripts with; node-redis's clients have it. */
+export interface RedisScriptCommands {
+  /** `EVALSHA`: a script Redis has cached. */
+  evalSha(sha1: string, options: RedisScriptArguments): Promise<unknown>;
+  /** `EVAL`: a script, cached by Redis for `EVALSHA`. */
+  eval(script: string, options: RedisScriptArguments): Promise<unknown>;
+}
+
 /** A listener of `node:events`, whose arguments depend on the event. */
 // deno-lint-ignore no-explicit-any
 export type RedisEventListener = (...args: any[]) => void;
 
-/** What the backplane needs of every node-redis client: pub/sub, state, events. */
-export interface RedisConnection extends RedisPubSubCommands {
+/** What the backplane and presence need of every node-redis client: pub/sub, scripts, state, events. */
+export interface RedisConnection extends RedisPubSubCommands, RedisScriptCommands {
   /** Whether `connect()` was called and `close()`/`destroy()` not yet. */
   readonly isOpen: boolean;
   /** Whether the connection is up and ready for commands. */

@@ -31,8 +31,11 @@ export type {
   RedisEventListener,
   RedisMessageListener,
   RedisPubSubCommands,
+  RedisScriptArguments,
+  RedisScriptCommands,
 } from "./_redis_link.ts";
 export type { RedisTlsOptions } from "./_redis_connect.ts";
+export * from "./redis_presence.ts";
 
 /** Options for {@linkcode createRedisBackplane}: a `url`, or a `client` the app made. */
 export interface RedisBackplaneOptions {

@@ -2,6 +2,7 @@ import { assertTopic, defaultPubSub, type PubSub } from "./pub_sub.ts";
 import { MemoryPresenceStore } from "./memory_presence_store.ts";
 import type {
   PresenceEvent,
+  PresenceList,
   PresenceMember,
   PresenceMeta,
   PresenceStore,
@@ -138,12 +139,14 @@ export class Presence {
   }
 
   /**
-   * The members of a topic, across every process the store spans.
+   * The members of a topic, across every process the store spans, oldest
+   * first.
    *
    * @param topic The topic.
-   * @returns The members, with their metadata.
+   * @returns The members, with their metadata; `partial` is set where the
+   *   store could not list them all (over its cap, or its backend down).
    */
-  async list(topic: string): Promise<PresenceMember[]> {
+  async list(topic: string): Promise<PresenceList> {
     return await this.#store.list(topic);
   }
 

@@ -11,6 +11,14 @@ export interface PresenceMember {
   meta: PresenceMeta;
 }
 
+/**
+ * A topic's members, oldest first. `partial` says when the store could not
+ * list them all: `"capped"`, more members than it lists (the Redis store's
+ * `maxListed`); `"unreachable"`, only this process's own members, its backend
+ * (Redis) being down.
+ */
+export type PresenceList = PresenceMember[] & { partial?: "capped" | "unreachable" };
+
 /** A member joined or left a topic. */
 export interface PresenceEvent {
   /** `"join"` or `"leave"`. */
@@ -37,8 +45,8 @@ export interface PresenceStore {
   join(topic: string, member: PresenceMember): Promise<void> | void;
   /** Removes a member (unknown ones are ignored). */
   leave(topic: string, id: string): Promise<void> | void;
-  /** Every member of a topic, across every process the store spans. */
-  list(topic: string): Promise<PresenceMember[]> | PresenceMember[];
+  /** Every member of a topic, across every process the store spans, oldest first. */
+  list(topic: string): Promise<PresenceList> | PresenceList;
   /**
    * Tells `listener` of joins and leaves on a topic, wherever they happen.
    *
