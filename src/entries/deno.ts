@@ -27,6 +27,7 @@
  *
  * @module
  */
+import type { WebSocketConnection } from "../core/web_socket_connection.ts";
 import { type UpgradeWebSocket, upgradeWebSocket as upgrade } from "../hono/upgrade_web_socket.ts";
 
 export * from "../../mod.ts";
@@ -42,12 +43,17 @@ export {
   shutdown,
 } from "../adapters/deno_codec.ts";
 
+export type { WebSocketConnection } from "../core/web_socket_connection.ts";
+
 /**
- * {@linkcode upgradeWebSocket} with `ws.raw` typed as Deno's `WebSocket`.
+ * {@linkcode upgradeWebSocket} with `ws.raw` typed as the socket it is:
+ * Deno's `WebSocket` under `Deno.serve()`, the codec's `WebSocketConnection`
+ * under `serveWithCodec()`.
  *
  * @example
  * ```ts ignore
  * app.get("/ws", upgradeWebSocket(() => ({ onOpen: (_e, ws) => console.log(ws.raw?.extensions) })));
  * ```
  */
-export const upgradeWebSocket: UpgradeWebSocket<WebSocket> = upgrade as UpgradeWebSocket<WebSocket>;
+export const upgradeWebSocket: UpgradeWebSocket<WebSocket | WebSocketConnection> =
+  upgrade as UpgradeWebSocket<WebSocket | WebSocketConnection>;

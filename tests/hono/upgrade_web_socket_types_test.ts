@@ -131,13 +131,18 @@ type RawIs<T> = { onOpen(event: Event, ws: { raw: T | undefined }): void };
 const rawOf = <T>(check: (raw: T | undefined) => void): RawIs<T> => ({
   onOpen: (_event, ws) => check(ws.raw),
 });
-new Hono().get("/", upgradeOnDeno(() => rawOf<WebSocket>((raw) => raw?.close())));
+new Hono().get(
+  "/",
+  upgradeOnDeno(() => rawOf<WebSocket | WebSocketConnection>((raw) => raw?.close())),
+);
 new Hono().get("/", upgradeOnWorkers(() => rawOf<WebSocket>((raw) => raw?.close())));
 new Hono().get("/", upgradeOnNode(() => rawOf<WebSocketConnection>((raw) => raw?.ping())));
 new Hono().get(
   "/",
+  // Deno's WebSocket under Deno.serve(), the codec's under serveWithCodec().
   upgradeOnDeno(() => ({
-    onOpen: (_e, ws) => expectType<Equal<typeof ws.raw, WebSocket | undefined>>(true),
+    onOpen: (_e, ws) =>
+      expectType<Equal<typeof ws.raw, WebSocket | WebSocketConnection | undefined>>(true),
   })),
 );
 new Hono().get(
