@@ -37,8 +37,8 @@ export interface RedisPubSubCommands {
 export interface RedisScriptArguments {
   /** `KEYS`: in a cluster, all in one slot (the first one routes the command). */
   keys: string[];
-  /** `ARGV`. */
-  arguments: string[];
+  /** `ARGV` (bytes too: the history store's binary payloads). */
+  arguments: Array<string | Buffer>;
 }
 
 /** What presence runs its Lua scripts with; node-redis's clients have it. */
@@ -49,12 +49,27 @@ export interface RedisScriptCommands {
   eval(script: string, options: RedisScriptArguments): Promise<unknown>;
 }
 
+/** What the Redis session store runs; node-redis's clients have it. */
+export interface RedisKeyCommands {
+  /** `GET`. */
+  get(key: string): Promise<unknown>;
+  /** `SET`, with an expiry in ms. */
+  set(
+    key: string,
+    value: string,
+    options?: { expiration?: { type: "PX"; value: number } },
+  ): Promise<unknown>;
+  /** `DEL`. */
+  del(key: string): Promise<unknown>;
+}
+
 /** A listener of `node:events`, whose arguments depend on the event. */
 // deno-lint-ignore no-explicit-any
 export type RedisEventListener = (...args: any[]) => void;
 
 /** What the backplane and presence need of every node-redis client: pub/sub, scripts, state, events. */
-export interface RedisConnection extends RedisPubSubCommands, RedisScriptCommands {
+export interface RedisConnection
+  extends RedisPubSubCommands, RedisScriptCommands, RedisKeyCommands {
   /** Whether `connect()` was called and `close()`/`destroy()` not yet. */
   readonly isOpen: boolean;
   /** Whether the connection is up and ready for commands. */
@@ -67,6 +82,8 @@ export interface RedisConnection extends RedisPubSubCommands, RedisScriptCommand
   destroy(): void;
   /** The same client with other per-command options (`timeout: 0`: no timer). */
   withCommandOptions(options: { timeout: number }): RedisPubSubCommands;
+  /** The same client with other reply types (`{ [RESP_TYPES.BLOB_STRING]: Buffer }`: bytes). */
+  withTypeMapping(mapping: Record<number, unknown>): RedisScriptCommands;
   /** Listens to an event (`ready`, `error`, `node-ready`, …). */
   on(event: string, listener: RedisEventListener): unknown;
   /** Stops listening. */

@@ -36,6 +36,8 @@ export type {
 } from "./_redis_link.ts";
 export type { RedisTlsOptions } from "./_redis_connect.ts";
 export * from "./redis_presence.ts";
+export * from "./redis_history.ts";
+export * from "./redis_sessions.ts";
 
 /** Options for {@linkcode createRedisBackplane}: a `url`, or a `client` the app made. */
 export interface RedisBackplaneOptions {

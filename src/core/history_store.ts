@@ -52,6 +52,14 @@ export interface HistoryPage {
  */
 export interface HistoryStore {
   /**
+   * Whether other processes append to the same streams (Redis Streams):
+   * `PubSub` then relays each publication with the position it got, and a
+   * process that receives it delivers it with that position, in offset
+   * order, instead of numbering it again. Absent or `false`: each process
+   * numbers every publication in its own streams.
+   */
+  readonly shared?: boolean;
+  /**
    * Numbers a publication and keeps it.
    *
    * @param topic The topic.

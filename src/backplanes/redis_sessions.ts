@@ -1,0 +1,169 @@
+/**
+ * Resumable sessions on Redis, shared by every process on the same Redis:
+ * a client resumes its session (its `ws.data`, subscriptions and dedupe
+ * window) on another process, or after its process restarted.
+ *
+ * @module
+ */
+import { createClient } from "@redis/client";
+import type { ResumeSessionRecord, SessionStore } from "../core/session_store.ts";
+import type { RedisClient, RedisCluster } from "./_redis_link.ts";
+
+/** Options for {@linkcode RedisSessionStore}: a `client` (e.g. the backplane's), or a `url`. */
+export interface RedisSessionStoreOptions {
+  /**
+   * A node-redis client to run on: the backplane's command connection
+   * (`backplane.client`), or one the app made and connected. It is left open
+   * on `close()`.
+   */
+  client?: RedisClient | RedisCluster;
+  /** `redis://…` or `rediss://…` of a standalone server: the store makes, connects and closes its own client. */
+  url?: string;
+  /** Prefix of the keys (default `"edgesocket:session:"`). */
+  prefix?: string;
+  /**
+   * Largest record, in bytes of its JSON (default 16,384): `ws.data` and the
+   * topics' names count. A larger one is not kept, and `set()` rejects with
+   * a `RangeError` saying so.
+   */
+  maxRecordBytes?: number;
+  /**
+   * How long a waiting record is kept past its `expires`, in ms (default
+   * 60,000), so that the process holding the session still finds it when
+   * its wait runs out (and runs `onClose`); the route refuses it from
+   * `expires` on.
+   */
+  expiryGrace?: number;
+  /**
+   * How long a record with a socket connected is kept, in ms (default
+   * 86,400,000: a day), so that a process killed with its sessions connected
+   * leaves nothing behind for ever. Every reconnect writes it again.
+   */
+  connectedTtl?: number;
+}
+
+/**
+ * Resumable sessions in Redis: each record as JSON under the SHA-256 of its
+ * token (a key that gives no one the session), written with an expiry
+ * (`SET … PX`) when its socket goes, and bounded in size. Redis's own
+ * memory is bounded by its `maxmemory`: with an `allkeys-*` eviction policy
+ * an evicted record is a session that resumes fresh (`recovered: false`),
+ * never someone else's.
+ *
+ * `ws.data` must be JSON: it is restored from the record on another process.
+ *
+ * @example With the Redis backplane
+ * ```ts ignore
+ * import { upgradeWebSocket } from "@edgesocket/edgesocket";
+ * import { createRedisBackplane, RedisSessionStore } from "@edgesocket/edgesocket/redis";
+ *
+ * const backplane = createRedisBackplane({ url: Deno.env.get("REDIS_URL")! });
+ * const sessions = new RedisSessionStore({ client: backplane.client });
+ * app.get("/ws", upgradeWebSocket(() => events, { resume: { sessions } }));
+ * ```
+ */
+export class RedisSessionStore implements SessionStore {
+  /** Other processes resume the same sessions. */
+  readonly shared = true;
+  readonly #client: RedisClient | RedisCluster;
+  readonly #owned: boolean;
+  readonly #prefix: string;
+  readonly #maxRecordBytes: number;
+  readonly #grace: number;
+  readonly #connectedTtl: number;
+
+  /**
+   * Creates the store.
+   *
+   * @param options The client (or a URL) and the bounds.
+   * @throws {TypeError} When neither or both of `client` and `url` are given.
+   * @throws {RangeError} For a bound that is not a positive number.
+   */
+  constructor(options: RedisSessionStoreOptions) {
+    if ((options.url === undefined) === (options.client === undefined)) {
+      throw new TypeError("Redis sessions need either url or client");
+    }
+    this.#prefix = options.prefix ?? "edgesocket:session:";
+    this.#maxRecordBytes = positive(options.maxRecordBytes ?? 16_384, "maxRecordBytes");
+    this.#grace = positive(options.expiryGrace ?? 60_000, "expiryGrace");
+    this.#connectedTtl = positive(options.connectedTtl ?? 86_400_000, "connectedTtl");
+    this.#owned = options.client === undefined;
+    if (options.client) {
+      this.#client = options.client;
+    } else {
+      const client = createClient({ url: options.url });
+      client.on("error", () => {});
+      client.connect().catch(() => {});
+      this.#client = client as unknown as RedisClient;
+    }
+  }
+
+  /**
+   * Finds a session.
+   *
+   * @param key The SHA-256 of its token, hex.
+   * @returns The record, or `undefined` (none, or not a record).
+   */
+  async get(key: string): Promise<ResumeSessionRecord | undefined> {
+    const text = await this.#client.get(this.#prefix + key);
+    if (typeof text !== "string") return undefined;
+    try {
+      const record = JSON.parse(text);
+      return record && typeof record === "object" && typeof record.id === "string"
+        ? record
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Keeps a session: while it waits for its client, until a little past
+   * its `expires`.
+   *
+   * @param key The SHA-256 of its token, hex.
+   * @param record The record.
+   * @throws {RangeError} For a record over `maxRecordBytes` (not kept), or `data` that JSON
+   *   cannot hold.
+   */
+  async set(key: string, record: ResumeSessionRecord): Promise<void> {
+    let text: string;
+    try {
+      text = JSON.stringify(record);
+    } catch (error) {
+      throw new RangeError(`Session record is not JSON (ws.data must be): ${error}`);
+    }
+    const size = new TextEncoder().encode(text).length;
+    if (size > this.#maxRecordBytes) {
+      throw new RangeError(
+        `Session record of ${size} bytes is over the Redis session store's maxRecordBytes (${this.#maxRecordBytes}): keep ws.data small`,
+      );
+    }
+    const ttl = record.expires === undefined
+      ? this.#connectedTtl
+      : Math.max(1, Math.ceil(record.expires - Date.now() + this.#grace));
+    await this.#client.set(this.#prefix + key, text, { expiration: { type: "PX", value: ttl } });
+  }
+
+  /**
+   * Forgets a session.
+   *
+   * @param key The SHA-256 of its token, hex.
+   */
+  async delete(key: string): Promise<void> {
+    await this.#client.del(this.#prefix + key);
+  }
+
+  /** Closes the client the store made from `url`; an app's client stays open. */
+  async close(): Promise<void> {
+    if (!this.#owned || !this.#client.isOpen) return;
+    await this.#client.close().catch(() => this.#client.destroy());
+  }
+}
+
+function positive(value: number, name: string): number {
+  if (!(value > 0) || !Number.isFinite(value)) {
+    throw new RangeError(`Redis sessions ${name} must be a positive number, got ${value}`);
+  }
+  return value;
+}
