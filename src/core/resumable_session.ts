@@ -83,8 +83,8 @@ export interface ResumableSessionInit {
   record?: ResumeSessionRecord;
 }
 
-// Entries read from history per step of a replay, and the most live
-// publications held per topic while one runs (past it, the socket is
+// Entries read from history per step of a replay, and the most frames held
+// per topic while one runs, or behind a welcome (past it, the socket is
 // closed 1013: the client resumes from where it got to).
 const REPLAY_PAGE = 256;
 const MAX_HELD = 10_000;
@@ -132,6 +132,8 @@ export class ResumableSession implements SubscriptionOwner {
   #state: number = State.Starting;
   // Bumped at every new socket: a replay or read of an older one stops.
   #generation = 0;
+  // Whether a welcome (and so the token) ever went out.
+  #welcomed = false;
   #recovered = false;
   // Until the welcome is out: frames held, and each topic's resume.
   #outbox: string[] | null = null;
@@ -169,6 +171,8 @@ export class ResumableSession implements SubscriptionOwner {
       plainTopics: [],
     };
     this.#acked = this.record.lastClientId;
+    // A record's token went out from the process that made it.
+    this.#welcomed = init.record !== undefined;
     this.context = new ResumableContext(
       { url: init.url, data: init.data, id: init.id },
       this,
@@ -296,6 +300,7 @@ export class ResumableSession implements SubscriptionOwner {
       p: this.#welcomeTopics,
     }));
     this.#state = State.Live;
+    this.#welcomed = true;
     this.#acked = this.record.lastClientId;
     const held = this.#outbox ?? [];
     this.#outbox = null;
@@ -463,7 +468,7 @@ export class ResumableSession implements SubscriptionOwner {
     const link = this.#link;
     if (!link || this.#state === State.Parked) return;
     if (publication.origin === this.id) return this.#write(publication.positionText);
-    if (this.#outbox) return void this.#outbox.push(publication.text);
+    if (this.#outbox) return this.#hold(publication.text);
     if (link.bufferedAmount > this.#host.highWaterMark) {
       // Never a silent gap: the client resumes from what it has.
       return link.close(1013, "Slow consumer: resume to catch up");
@@ -557,8 +562,15 @@ export class ResumableSession implements SubscriptionOwner {
   }
 
   #write(text: string): void {
-    if (this.#outbox) this.#outbox.push(text);
+    if (this.#outbox) this.#hold(text);
     else if (this.#state === State.Live) this.#link?.send(text);
+  }
+
+  // Frames wait behind the welcome while a slow store answers; past the
+  // bound the socket goes, and the client resumes from what it has.
+  #hold(text: string): void {
+    if (this.#outbox!.length < MAX_HELD) this.#outbox!.push(text);
+    else this.#link?.close(1013, "Slow consumer: resume to catch up");
   }
 
   #persist(): void {
@@ -618,7 +630,10 @@ export class ResumableSession implements SubscriptionOwner {
       this.#ackTimer = undefined;
       this.#persist();
     }
-    if (event.end || this.#closing) return this.end(event.code, event.reason, event.wasClean);
+    // A session whose token never went out cannot be resumed: it ends now.
+    if (event.end || this.#closing || !this.#welcomed) {
+      return this.end(event.code, event.reason, event.wasClean);
+    }
     this.#state = State.Parked;
     this.record.expires = Date.now() + this.#host.retention;
     this.#persist();
