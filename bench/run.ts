@@ -18,7 +18,7 @@
  * codec over its `node:http` (bench/deno_codec.ts).
  *
  *     deno run -A bench/run.ts [--quick] [--prototype] [--rounds=N] [--idle-100k]
- *       [--only=micro,echo,idle,handshake,layer,fanout,compression,deno-codec]
+ *       [--only=micro,echo,idle,handshake,layer,fanout,compression,deno-codec,client-size]
  *
  * `--quick` is a one-minute smoke run (3 rounds, short windows, 2,000 idle
  * connections). `--prototype` applies bench/proto/proposed.patch to a
@@ -40,10 +40,11 @@ import { runLayerCost } from "./layer_cost.ts";
 import { type CompressionBenchResult, runCompressionBench } from "./compression.ts";
 import { runFanOut } from "./fan_out.ts";
 import { runDenoCodec } from "./deno_codec.ts";
+import { runClientSize } from "./client_size.ts";
 
 const USAGE =
   "usage: deno run -A bench/run.ts [--quick] [--prototype] [--rounds=N] [--idle-100k] " +
-  "[--only=micro,echo,idle,handshake,layer,fanout,compression,deno-codec]";
+  "[--only=micro,echo,idle,handshake,layer,fanout,compression,deno-codec,client-size]";
 const GROUPS = [
   "micro",
   "echo",
@@ -53,6 +54,7 @@ const GROUPS = [
   "fanout",
   "compression",
   "deno-codec",
+  "client-size",
 ];
 const flags = new Map(Deno.args.map((arg) => {
   const [name, value] = arg.split("=", 2);
@@ -309,6 +311,7 @@ async function main(): Promise<void> {
     if (only.has("compression")) {
       compression = await runCompressionBench({ quick, progress });
     }
+    if (only.has("client-size")) figures.push(...await runClientSize(context));
   } finally {
     await removeTemporary();
   }
