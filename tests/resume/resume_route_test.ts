@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import {
   defaultPubSub,
   MemoryHistoryStore,
+  MemorySessionStore,
   publish,
   RESUME_PROTOCOL,
   upgradeWebSocket,
@@ -32,7 +33,10 @@ function freshTopic(): string {
   return `resume-test:${++topicCounter}`;
 }
 
-function createApp(topic: string, options: { retention?: number; helloTimeout?: number } = {}) {
+function createApp(
+  topic: string,
+  options: { retention?: number; helloTimeout?: number; maxWaitingSessions?: number } = {},
+) {
   const seen: Seen = { opened: 0, messages: [], closes: [], errors: [], sockets: new Set() };
   const app = new Hono();
   app.get(
@@ -64,6 +68,9 @@ function createApp(topic: string, options: { retention?: number; helloTimeout?: 
         identify: (c) => c.get("user" as never) as string,
         retention: options.retention ?? 60_000,
         helloTimeout: options.helloTimeout,
+        maxWaitingSessions: options.maxWaitingSessions,
+        // Its own store: the count of waiting sessions is this route's.
+        sessions: options.maxWaitingSessions ? new MemorySessionStore() : undefined,
       },
     }),
   );
@@ -149,6 +156,16 @@ Deno.test("protocol errors close with their code and reason, and never reach onM
     [{ t: "m", i: 1, d: "x" }, 1002, "Message before welcome"],
     [{ t: "nope" }, 1002, "Unknown frame type"],
     [{ t: "hello", v: 1, s: "x".repeat(129), p: {} }, 1008, "Token too long"],
+    [
+      {
+        t: "hello",
+        v: 1,
+        s: null,
+        p: Object.fromEntries(Array.from({ length: 1025 }, (_, i) => [`t${i}`, ["e", 0]])),
+      },
+      1008,
+      "Too many topics in hello",
+    ],
   ];
   for (const [frame, code, reason] of cases) {
     const client = await openRaw(app, "/ws");
@@ -325,4 +342,28 @@ Deno.test("a handler that throws reaches onError; the session goes on", async ()
   assert.equal((seen.errors[0] as Error).message, "handler threw");
   client.ws.close(1000);
   await client.ws.closed;
+});
+
+Deno.test("resume.maxWaitingSessions bounds the sessions waiting for their client: the oldest ends", async () => {
+  const { app, seen } = createApp(freshTopic(), { maxWaitingSessions: 2 });
+  const tokens: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const { client, welcome } = await hello(app, "/ws");
+    tokens.push(welcome.s as string);
+    client.ws.connection.terminate();
+    await client.ws.closed;
+    await eventually(() => seen.sockets.size === i + 1, "the session");
+  }
+  await eventually(() => seen.closes.length === 1, "the oldest to end");
+  assert.deepEqual(seen.closes, [{ code: 1006, wasClean: false }]);
+  const oldest = await hello(app, "/ws", { token: tokens[0] });
+  assert.equal(oldest.welcome.recovered, false);
+  const newest = await hello(app, "/ws", { token: tokens[2] });
+  assert.equal(newest.welcome.recovered, true);
+  const middle = await hello(app, "/ws", { token: tokens[1] });
+  assert.equal(middle.welcome.recovered, true);
+  for (const c of [oldest.client, newest.client, middle.client]) {
+    c.ws.close(1000);
+    await c.ws.closed;
+  }
 });
