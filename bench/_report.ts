@@ -318,6 +318,17 @@ export function renderMarkdown(
   return lines.join("\n") + "\n";
 }
 
+// A chart label in at most two lines of about `width` characters; the
+// rest of a longer one is cut with an ellipsis.
+function wrapLabel(label: string, width: number): string[] {
+  if (label.length <= width) return [label];
+  const cut = label.lastIndexOf(" ", width);
+  const first = label.slice(0, cut > 0 ? cut : width);
+  let second = label.slice(first.length).trim();
+  if (second.length > width) second = `${second.slice(0, width - 1)}…`;
+  return [first, second];
+}
+
 function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
@@ -341,7 +352,7 @@ export function renderChart(figures: Figure[], info: RunInfo): string {
   ]).filter((v) => Number.isFinite(v) && v > 0);
   const lo = Math.pow(2, Math.floor(Math.log2(Math.min(0.25, ...values) / 1.2)));
   const hi = Math.pow(2, Math.ceil(Math.log2(Math.max(4, ...values) * 1.2)));
-  const left = 330, right = 40, top = 56, rowHeight = 34, width = 900;
+  const left = 440, right = 40, top = 56, rowHeight = 34, width = 1040;
   const plot = width - left - right;
   const height = top + rows.length * rowHeight + 50;
   const x = (v: number) => left + (Math.log2(v / lo) / Math.log2(hi / lo)) * plot;
@@ -377,7 +388,10 @@ export function renderChart(figures: Figure[], info: RunInfo): string {
     const barEnd = Number.isFinite(outcome.ratio) ? x(Math.max(lo, outcome.ratio)) : x(1);
     const one = x(1);
     out.push(
-      `<text x="${left - 8}" y="${y + 20}" text-anchor="end">${escapeXml(label)}</text>`,
+      ...wrapLabel(label, 68).map((line, k, all) =>
+        `<text x="${left - 8}" y="${y + 20 + (k - (all.length - 1) / 2) * 13}" ` +
+        `text-anchor="end">${escapeXml(line)}</text>`
+      ),
       `<rect x="${Math.min(one, barEnd).toFixed(1)}" y="${y + 8}" width="${
         Math.abs(barEnd - one).toFixed(1)
       }" height="16" fill="${color}" opacity="${figure.informational ? 0.45 : 0.85}"/>`,

@@ -191,9 +191,11 @@ export const SERVER_NAMES: Record<SoakServer, string> = {
 const PER_PROCESS = 5000;
 const CLIENT = `${ROOT}tools/soak_client.cjs`;
 const ECHO_DEFAULT_CAP = 10_000;
-// One loopback source address per this many connections: under the 28,232
-// ephemeral ports of the default net.ipv4.ip_local_port_range.
-const PER_SOURCE = 20_000;
+// One loopback source address per this many connections: far under the
+// 28,232 ephemeral ports of the default net.ipv4.ip_local_port_range, since
+// the kernel's search for a free port slows as an address's ports fill (one
+// address for 19,500 connections made the load generator the limit).
+const PER_SOURCE = 2500;
 
 /**
  * Whether a server passed: every connection held, nothing lost, reordered,
