@@ -2,7 +2,8 @@
  * One chat room's sockets in a Durable Object that may hibernate
  * (examples/chat/chat_room.ts): the same wire protocol as the app's in-memory
  * rooms, but nothing a socket needs lives in the object's memory. Who is
- * online comes from the sockets' attachments (examples/chat/socket_presence.ts),
+ * online is the object's presence, kept in the sockets' attachments
+ * (examples/chat/socket_presence.ts),
  * and the history is in the object's SQLite storage
  * (examples/chat/room_history.ts), so a wake-up finds the room as it was.
  */
@@ -24,7 +25,7 @@ export interface HibernatingChatConnection {
   user: string;
   /** The room joined: the object's own. */
   room: string;
-  /** When it opened, in ms: the online list's order and the logged duration. */
+  /** When it opened, in ms: the logged duration. */
   since: number;
 }
 
@@ -123,6 +124,7 @@ export class HibernatingChat {
 
   #join(ws: Ws): void {
     const { user, room } = ws.data;
+    this.#presence.join(ws);
     const online = this.#presence.online();
     const history = this.#history.read();
     ws.send(JSON.stringify({ type: "welcome", room, you: user, online, history }));

@@ -1,17 +1,16 @@
 /**
- * Who is in a room's Durable Object, read from its sockets' attachments: the
- * object may have left memory since they joined, the attachments did not.
- * The chat asks only this file, so a presence of another kind (one that
- * spans objects, or carries more than a name) replaces it here.
+ * Who is in a room's Durable Object, on the object's own presence
+ * (`DurableObjectWebSockets.presence`): each socket's membership and name
+ * are in its attachment, so the object may have left memory since they
+ * joined. The chat asks only this file, so a presence of another kind (one
+ * that spans objects) replaces it here.
  */
-import type { DurableObjectWebSockets } from "../../src/entries/cloudflare.ts";
+import type { DurableObjectWebSockets, WebSocketContext } from "../../src/entries/cloudflare.ts";
 
 /** What presence needs from each socket's `ws.data`. */
 export interface PresenceData {
   /** The signed-in name. */
   user: string;
-  /** When the socket opened, in ms: the online list's order. */
-  since: number;
 }
 
 /**
@@ -20,6 +19,7 @@ export interface PresenceData {
  * @example
  * ```ts ignore
  * const presence = new SocketPresence(sockets, "room");
+ * presence.join(ws); // in onOpen
  * presence.online(); // ["ada", "lin"]
  * ```
  */
@@ -39,15 +39,22 @@ export class SocketPresence<D extends PresenceData> {
   }
 
   /**
+   * Makes a socket a member of the room, under its user's name.
+   *
+   * @param ws The socket, in its `onOpen`.
+   */
+  join(ws: WebSocketContext<D, WebSocket>): void {
+    this.#sockets.presence.join(ws, this.#topic, { name: ws.data.user });
+  }
+
+  /**
    * Names online, in order of arrival, each once. A socket whose `onClose`
    * is running is no longer among them.
    *
    * @returns The names.
    */
   online(): string[] {
-    const members = this.#sockets.getContexts(this.#topic).map((ws) => ws.data);
-    members.sort((a, b) => a.since - b.since);
-    return [...new Set(members.map((m) => m.user))];
+    return [...new Set(this.#names())];
   }
 
   /**
@@ -58,6 +65,10 @@ export class SocketPresence<D extends PresenceData> {
    * @returns The count.
    */
   socketsOf(user: string): number {
-    return this.#sockets.getContexts(this.#topic).filter((ws) => ws.data.user === user).length;
+    return this.#names().filter((name) => name === user).length;
+  }
+
+  #names(): string[] {
+    return this.#sockets.presence.list(this.#topic).map((m) => (m.meta as { name: string }).name);
   }
 }

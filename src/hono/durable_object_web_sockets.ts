@@ -9,6 +9,11 @@ import type { Context, Env, Input, MiddlewareHandler } from "hono";
 import type { BlankInput } from "hono/types";
 import type { AcceptedUpgrade, RuntimeAdapter } from "../core/runtime_adapter.ts";
 import { assertTopic } from "../core/pub_sub.ts";
+import {
+  type DurableObjectPresence,
+  type Membership,
+  ObjectPresence,
+} from "./durable_object_presence.ts";
 import type { SendData } from "../core/send_data.ts";
 import { WebSocketContext } from "../core/web_socket_context.ts";
 import { WebSocketDriver } from "../core/web_socket_driver.ts";
@@ -22,6 +27,8 @@ import {
 } from "../core/web_socket_events.ts";
 import type { WebSocketEvents } from "../core/web_socket_session.ts";
 import { createUpgradeMiddleware, type UpgradeWebSocketOptions } from "./upgrade_web_socket.ts";
+
+export type { DurableObjectPresence } from "./durable_object_presence.ts";
 
 /** A socket accepted with `ctx.acceptWebSocket()`: it carries an attachment. */
 export interface HibernatableWebSocket extends WebSocket {
@@ -48,6 +55,8 @@ export interface DurableObjectWebSocketsOptions {
    * (`{ request: "ping", response: "pong" }`); none by default.
    */
   autoResponse?: { request: string; response: string };
+  /** Largest presence metadata, in bytes of JSON (default 1,024); larger throws `RangeError`. */
+  maxPresenceMetaBytes?: number;
 }
 
 /** Options for {@linkcode DurableObjectWebSockets.upgradeWebSocket}. */
@@ -74,6 +83,8 @@ interface Attachment {
   m: number;
   /** `binaryType`, when not `"arraybuffer"`. */
   b?: BinaryType;
+  /** Presence, where the socket is a member: topic → [member id, metadata, joined at (ms)]. */
+  r?: Record<string, Membership>;
 }
 
 declare const WebSocketPair: {
@@ -93,8 +104,11 @@ const MAX_TAGS = 10;
  */
 class HibernatableContext<D> extends WebSocketContext<D, WebSocket> {
   readonly #owner: DurableObjectWebSockets<D>;
+  readonly #presence: ObjectPresence<HibernatableContext<unknown>>;
   readonly #socket: HibernatableWebSocket;
   readonly #topics: Set<string>;
+  /** @internal This socket's memberships, as in the attachment. */
+  readonly memberships: Map<string, Membership>;
   /** @internal Set once `onClose` has run. */
   closed = false;
   /** @internal The limit to enforce on incoming messages (0: none). */
@@ -102,13 +116,16 @@ class HibernatableContext<D> extends WebSocketContext<D, WebSocket> {
 
   constructor(
     owner: DurableObjectWebSockets<D>,
+    presence: ObjectPresence<HibernatableContext<unknown>>,
     socket: HibernatableWebSocket,
     attachment: Attachment,
   ) {
     super({ protocol: attachment.p, url: attachment.u, data: attachment.d as D });
     this.#owner = owner;
+    this.#presence = presence;
     this.#socket = socket;
     this.#topics = new Set(attachment.t);
+    this.memberships = new Map(Object.entries(attachment.r ?? {}));
     this.maxMessageSize = attachment.m;
     if (attachment.b) this.binaryType = attachment.b;
     // Workers do not report what is queued.
@@ -128,7 +145,11 @@ class HibernatableContext<D> extends WebSocketContext<D, WebSocket> {
   }
 
   override unsubscribe(topic: string): void {
-    if (this.#topics.delete(topic)) this.save();
+    if (!this.#topics.delete(topic)) return;
+    const membership = this.memberships.get(topic);
+    this.memberships.delete(topic);
+    this.save();
+    if (membership) this.#presence.emit("leave", topic, membership);
   }
 
   override get topics(): ReadonlySet<string> {
@@ -154,6 +175,7 @@ class HibernatableContext<D> extends WebSocketContext<D, WebSocket> {
       m: this.maxMessageSize,
     };
     if (this.binaryType !== "arraybuffer") attachment.b = this.binaryType;
+    if (this.memberships.size > 0) attachment.r = Object.fromEntries(this.memberships);
     storeAttachment(this.#socket, attachment);
   }
 }
@@ -234,6 +256,7 @@ export class DurableObjectWebSockets<D = unknown> {
   readonly #events: WebSocketEvents<D, WebSocket>;
   // This instance's contexts; after hibernation rebuilt from attachments.
   readonly #contexts = new WeakMap<WebSocket, HibernatableContext<D>>();
+  readonly #presence: ObjectPresence<HibernatableContext<unknown>>;
 
   /**
    * Creates the instance: call it in the object's constructor, which runs
@@ -250,10 +273,24 @@ export class DurableObjectWebSockets<D = unknown> {
   ) {
     this.#state = state;
     this.#events = events;
+    this.#presence = new ObjectPresence({
+      contexts: (topic) => this.getContexts(topic) as HibernatableContext<unknown>[],
+      isOurs: (ws): ws is HibernatableContext<unknown> =>
+        ws instanceof HibernatableContext && this.#contexts.get(ws.raw as WebSocket) === ws,
+      maxMetaBytes: options.maxPresenceMetaBytes ?? 1024,
+    });
     const auto = options.autoResponse;
     if (auto) {
       state.setWebSocketAutoResponse(new WebSocketRequestResponsePair(auto.request, auto.response));
     }
+  }
+
+  /**
+   * Who is in each topic of this object, with metadata, from the sockets'
+   * attachments; join and leave events within the object.
+   */
+  get presence(): DurableObjectPresence {
+    return this.#presence;
   }
 
   /**
@@ -302,7 +339,7 @@ export class DurableObjectWebSockets<D = unknown> {
     // upgrade instead of leaving a socket that would forget it.
     storeAttachment(socket, attachment);
     this.#state.acceptWebSocket(socket, topics.slice(0, MAX_TAGS));
-    const ws = new HibernatableContext<D>(this, socket, attachment);
+    const ws = new HibernatableContext<D>(this, this.#presence, socket, attachment);
     this.#contexts.set(socket, ws);
     // The 101 waits for onOpen: the object stays awake for it, and what it
     // leaves in ws.data is saved before any message can arrive.
@@ -441,7 +478,7 @@ export class DurableObjectWebSockets<D = unknown> {
         p: "",
         m: 0,
       }) as Attachment;
-      ws = new HibernatableContext<D>(this, hibernatable, attachment);
+      ws = new HibernatableContext<D>(this, this.#presence, hibernatable, attachment);
       this.#contexts.set(socket, ws);
     }
     return ws;
@@ -455,6 +492,7 @@ export class DurableObjectWebSockets<D = unknown> {
   ): Promise<void> {
     if (ws.closed) return;
     ws.closed = true;
+    this.#presence.closed(ws as HibernatableContext<unknown>);
     const handler = this.#events.onClose;
     if (!handler) return;
     try {
