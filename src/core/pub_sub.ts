@@ -114,12 +114,14 @@ export class PubSub {
   useBackplane(backplane: Backplane | undefined): void {
     this.#backplane = backplane;
     if (!backplane) return;
-    // A resumable topic's message from another process is numbered here too.
-    backplane.onMessage((topic, data) =>
-      this.#history?.isResumable(topic)
-        ? this.#history.publish(topic, data)
-        : this.#deliver(topic, data, undefined)
-    );
+    backplane.onMessage((topic, data) => {
+      const history = this.#history;
+      if (!history?.isResumable(topic)) return this.#deliver(topic, data, undefined);
+      // A shared store numbered it where it was published: it comes with
+      // its position. Otherwise this process numbers it in its own stream.
+      if (history.store.shared) history.receive(topic, data);
+      else history.publish(topic, data);
+    });
     for (const topic of this.#topics.keys()) backplane.subscribe(topic);
   }
 
@@ -140,12 +142,11 @@ export class PubSub {
    */
   useHistory(store: HistoryStore | undefined, options: TopicHistoryOptions = {}): void {
     this.#history = store &&
-      new TopicHistory(
-        store,
-        options,
-        (t, d, s) => this.#deliver(t, d, s),
-        (t) => this.subscriberCount(t),
-      );
+      new TopicHistory(store, options, {
+        deliver: (t, d, s) => this.#deliver(t, d, s),
+        count: (t) => this.subscriberCount(t),
+        relay: (t, message) => this.#backplane?.publish(t, message),
+      });
   }
 
   /** The resumable topics' history, when `useHistory()` set one. */
@@ -166,6 +167,8 @@ export class PubSub {
     if (!set) {
       this.#topics.set(topic, set = new Set());
       this.#backplane?.subscribe(topic);
+      // A shared history's delivery here starts where the stream is now.
+      if (this.#history?.isResumable(topic)) this.#history.watch(topic);
     }
     if (set.has(subscriber)) return;
     set.add(subscriber);
@@ -248,12 +251,15 @@ export class PubSub {
     assertTopic(topic);
     const history = this.#history;
     if (history?.isResumable(topic)) {
-      // Numbered first (a Blob throws before anything is sent), then relayed.
+      // Numbered first (a Blob throws before anything is sent), then relayed;
+      // a shared store's publication is relayed once numbered, with its position.
       const count = history.publish(topic, data, sender);
-      this.#backplane?.publish(
-        topic,
-        typeof data === "string" ? data : toBytes(data as ArrayBuffer),
-      );
+      if (!history.store.shared) {
+        this.#backplane?.publish(
+          topic,
+          typeof data === "string" ? data : toBytes(data as ArrayBuffer),
+        );
+      }
       return count;
     }
     if (this.#backplane && !(data instanceof Blob)) {

@@ -11,6 +11,7 @@ import type { Publication } from "./publication.ts";
 import { assertTopic, type PubSub } from "./pub_sub.ts";
 import { ResumableContext } from "./resumable_context.ts";
 import type { SendData } from "./send_data.ts";
+import { createRandomId } from "./random_id.ts";
 import type { ResumeSessionRecord, SessionStore } from "./session_store.ts";
 import type { SocketDriver } from "./socket_driver.ts";
 import { type SubscriptionOwner, TopicSubscription } from "./topic_subscription.ts";
@@ -125,6 +126,8 @@ export class ResumableSession implements SubscriptionOwner {
   readonly context: ResumableContext;
   /** What the store keeps. */
   readonly record: ResumeSessionRecord;
+  /** This copy of the session, as the record's `holder` names it. */
+  readonly holder: string = createRandomId(9);
   readonly #host: ResumeHost;
   readonly #events: WebSocketEvents;
   readonly #subs = new Map<string, TopicSubscription>();
@@ -279,6 +282,7 @@ export class ResumableSession implements SubscriptionOwner {
     this.#pending = 0;
     this.#drainWaiters = [];
     delete this.record.expires;
+    this.record.holder = this.holder;
   }
 
   #takeHello(topic: string): StreamPosition | undefined {
@@ -638,10 +642,58 @@ export class ResumableSession implements SubscriptionOwner {
     this.record.expires = Date.now() + this.#host.retention;
     this.#persist();
     this.#expiry = setTimeout(
-      () => this.end(event.code, event.reason, event.wasClean),
+      () => this.expire(event.code, event.reason, event.wasClean),
       this.#host.retention,
     );
     this.#host.parked(this);
+  }
+
+  /**
+   * The wait for the client ran out (or too many sessions wait): the
+   * session ends. With a shared store, unless another process took it over
+   * since (the record names another holder) or ended it (no record): then
+   * this copy is dropped, and `onClose` is the other process's to run.
+   *
+   * @param code The close code `onClose` gets.
+   * @param reason The reason.
+   * @param wasClean Whether the last socket closed cleanly.
+   */
+  expire(code: number, reason: string, wasClean: boolean): void {
+    if (!this.#host.sessions.shared) return this.end(code, reason, wasClean);
+    when(this.#host.sessions.get(this.key), (record) => {
+      if (this.#state !== State.Parked) return; // back on a socket meanwhile
+      if (record?.holder === this.holder) this.end(code, reason, wasClean);
+      else this.abandon();
+    }, (error) => {
+      console.error("Session store failed:", error);
+      if (this.#state === State.Parked) this.end(code, reason, wasClean);
+    });
+  }
+
+  /**
+   * Drops this process's copy of a session another process resumed or
+   * ended since (a shared store): its socket closes 4000, its topics are
+   * left; the record stays as it is, and `onClose` does not run.
+   */
+  abandon(): void {
+    if (this.#state === State.Ended) return;
+    this.#teardown(ResumeCloseCode.SessionReplaced, "Session resumed on another process");
+  }
+
+  // What ending and abandoning share: no timers, no socket, no topics.
+  #teardown(code: number, reason: string): void {
+    const wasParked = this.#state === State.Parked;
+    this.#state = State.Ended;
+    clearTimeout(this.#expiry);
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    const link = this.#link;
+    this.#link = undefined;
+    link?.close(code, reason);
+    for (const [topic, sub] of this.#subs) this.#host.pubsub.unsubscribe(sub, topic);
+    this.#subs.clear();
+    if (wasParked) this.#host.unparked(this);
+    this.#host.ended(this);
   }
 
   /**
@@ -668,18 +720,7 @@ export class ResumableSession implements SubscriptionOwner {
    */
   end(code: number, reason: string, wasClean: boolean): void {
     if (this.#state === State.Ended) return;
-    const wasParked = this.#state === State.Parked;
-    this.#state = State.Ended;
-    clearTimeout(this.#expiry);
-    clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
-    const link = this.#link;
-    this.#link = undefined;
-    link?.close(code === 1005 || code === 1006 ? 1000 : code, reason);
-    for (const [topic, sub] of this.#subs) this.#host.pubsub.unsubscribe(sub, topic);
-    this.#subs.clear();
-    if (wasParked) this.#host.unparked(this);
-    this.#host.ended(this);
+    this.#teardown(code === 1005 || code === 1006 ? 1000 : code, reason);
     when(this.#host.sessions.delete(this.key), () => {}, (e) => console.error(e));
     const onClose = this.#events.onClose;
     if (onClose) this.#run(onClose, createCloseEvent(code, reason, wasClean));

@@ -5,7 +5,7 @@ import { createRandomId } from "./random_id.ts";
 import { ResumableSession, type ResumeHost } from "./resumable_session.ts";
 import type { ResumeOptions } from "./resume_options.ts";
 import { type ResumeAcceptor, ResumeTransport } from "./resume_transport.ts";
-import type { SessionStore } from "./session_store.ts";
+import type { ResumeSessionRecord, SessionStore } from "./session_store.ts";
 import type { WebSocketEvents } from "./web_socket_session.ts";
 
 /** What one upgrade gives its socket: the request's closures. */
@@ -125,7 +125,19 @@ export class ResumeRoute implements ResumeHost, ResumeAcceptor {
     const path = new URL(url).pathname;
     if (hello.s) {
       const key = await hashToken(hello.s);
-      const live = this.#live.byKey.get(key);
+      let live = this.#live.byKey.get(key);
+      let record: ResumeSessionRecord | undefined;
+      if (live && this.sessions.shared && !live.ended) {
+        // Another process may have resumed the session since this copy had
+        // a socket: the record then names that process's copy, and this
+        // one (its dedupe window, ws.data, topics) is stale.
+        record = await this.sessions.get(key);
+        if (transport.closed) return;
+        if (record?.holder !== live.holder) {
+          live.abandon();
+          live = undefined;
+        }
+      }
       if (live) {
         if (transport.closed) return;
         if (live.owner === owner && live.path === path && !live.ended) {
@@ -133,7 +145,7 @@ export class ResumeRoute implements ResumeHost, ResumeAcceptor {
           return live.resume(transport, hello.p);
         }
       } else {
-        const record = await this.sessions.get(key);
+        record ??= await this.sessions.get(key);
         if (
           record && record.owner === owner && record.path === path &&
           (record.expires === undefined || record.expires > Date.now())
@@ -188,7 +200,7 @@ export class ResumeRoute implements ResumeHost, ResumeAcceptor {
     while (waiting.size > this.#maxWaiting) {
       const oldest = waiting.values().next().value as ResumableSession;
       waiting.delete(oldest);
-      oldest.end(1006, "Too many sessions waiting", false);
+      oldest.expire(1006, "Too many sessions waiting", false);
     }
   }
 

@@ -22,6 +22,13 @@ export interface ResumeSessionRecord {
   plainTopics: string[];
   /** While no socket is connected: when it ends (ms since 1970). */
   expires?: number;
+  /**
+   * Which process's copy of the session last took a socket (a random id
+   * per copy). In a shared store a process that still has a copy naming
+   * another holder knows its copy is stale: another process resumed the
+   * session since.
+   */
+  holder?: string;
 }
 
 /**
@@ -48,6 +55,15 @@ export interface ResumeSessionRecord {
  * ```
  */
 export interface SessionStore {
+  /**
+   * Whether other processes resume sessions from the same store (Redis). A
+   * process then checks the record's `holder` before it resumes or ends
+   * its own copy of a session: a copy another process took over is dropped
+   * without `onClose` (the session goes on, or ended, over there). Such a
+   * store keeps a waiting record a little past its `expires`, so that its
+   * holder can still tell it holds it when the wait runs out.
+   */
+  readonly shared?: boolean;
   /**
    * Finds a session.
    *

@@ -98,3 +98,119 @@ Deno.test("PubSub numbers a resumable topic's message relayed by the backplane",
   assert.deepEqual(relayed, ["r"], "a relayed message is not relayed again");
   assert.equal(store.position("r").offset, 2);
 });
+
+// A history two PubSubs share, as Redis Streams would be: numbered once, in
+// call order, answering later (a round trip); reads see every append made.
+function sharedStore(): HistoryStore & { entries: Array<{ offset: number; data: string }> } {
+  const entries: Array<{ offset: number; data: string }> = [];
+  const later = <T>(value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), 1));
+  return {
+    shared: true,
+    entries,
+    append(_topic, data) {
+      entries.push({ offset: entries.length + 1, data: data as string });
+      return later({ epoch: "e", offset: entries.length });
+    },
+    read: (_topic, after, limit) =>
+      later(
+        after.epoch !== "e" ? "gone" : {
+          entries: entries.slice(after.offset, after.offset + limit),
+          position: { epoch: "e", offset: entries.length },
+        },
+      ),
+    position: () => later({ epoch: "e", offset: entries.length }),
+  };
+}
+
+// Two processes' backplane in memory: what one publishes, the other gets,
+// in order unless `reorder` holds some back.
+function pairedBackplanes(): [Backplane, Backplane, { held: boolean; release(): void }] {
+  const delivers: Array<(topic: string, data: string | Uint8Array) => void> = [];
+  const queue: Array<() => void> = [];
+  const control = {
+    held: false,
+    release() {
+      for (const send of queue.splice(0).reverse()) send();
+    },
+  };
+  const make = (index: number): Backplane => ({
+    publish(topic, data) {
+      const send = () => delivers[1 - index]?.(topic, data);
+      if (control.held) queue.push(send);
+      else setTimeout(send, 0);
+    },
+    subscribe() {},
+    unsubscribe() {},
+    onMessage: (d) => void (delivers[index] = d),
+    close() {},
+  });
+  return [make(0), make(1), control];
+}
+
+function numbered(pubsub: PubSub): Subscriber & { got: Array<[number, SendData]> } {
+  const got: Array<[number, SendData]> = [];
+  return {
+    got,
+    send: (d) => void got.push([pubsub.history?.current?.offset ?? -1, d]),
+    bufferedAmount: 0,
+    closeWith() {},
+    topics: new Set(),
+  };
+}
+
+const tick = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));
+
+Deno.test("PubSub with a shared history numbers once and delivers what the backplane relays in offset order, late ones read from the store", async () => {
+  const [planeA, planeB, control] = pairedBackplanes();
+  const store = sharedStore();
+  const a = new PubSub({ backplane: planeA });
+  const b = new PubSub({ backplane: planeB });
+  a.useHistory(store);
+  b.useHistory(store);
+  const onA = numbered(a), onB = numbered(b);
+  a.subscribe(onA, "t");
+  b.subscribe(onB, "t");
+  await tick();
+  a.publish("t", "a1");
+  await tick();
+  // A's next two reach B in reverse order; B's own publication comes between.
+  control.held = true;
+  a.publish("t", "a2");
+  a.publish("t", "a3");
+  await tick();
+  b.publish("t", "b4");
+  await tick();
+  control.held = false;
+  control.release();
+  await tick();
+  const expected = [[1, "a1"], [2, "a2"], [3, "a3"], [4, "b4"]];
+  assert.deepEqual(onB.got, expected);
+  assert.deepEqual(onA.got, expected);
+  assert.equal(store.entries.length, 4, "each appended once");
+});
+
+Deno.test("PubSub with a shared history goes on past a gap the store cannot fill, and leaves a plain sender out", async () => {
+  const [planeA, planeB] = pairedBackplanes();
+  const store = sharedStore();
+  const a = new PubSub({ backplane: planeA });
+  const b = new PubSub({ backplane: planeB });
+  a.useHistory(store);
+  b.useHistory(store);
+  const onB = numbered(b);
+  b.subscribe(onB, "t");
+  await tick();
+  // Offset 1 is in the store's stream under another epoch's name: gone.
+  store.entries.push({ offset: 1, data: "lost" });
+  const read = store.read;
+  store.read = () => "gone";
+  a.publish("t", "two");
+  await tick();
+  assert.deepEqual(onB.got, [[2, "two"]], "delivered, not held for ever");
+  store.read = read;
+  const sender = numbered(b);
+  b.subscribe(sender, "t");
+  b.publish("t", "three", sender);
+  await tick();
+  assert.deepEqual(sender.got, [], "a plain sender does not get its own");
+  assert.deepEqual(onB.got.at(-1), [3, "three"]);
+});
