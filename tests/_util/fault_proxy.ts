@@ -49,6 +49,8 @@ export class FaultProxy {
   faults = true;
   /** While `true`, bytes are read and thrown away: a network that went silent, not down. */
   blackhole = false;
+  /** While `true`, nothing is read: the peers' writes back up (a reader that stopped reading). */
+  stall = false;
   readonly #listener: Deno.TcpListener;
   readonly #options: FaultProxyOptions;
   readonly #random: () => number;
@@ -123,6 +125,7 @@ export class FaultProxy {
     const { maxDelay = 0, maxPiece } = this.#options;
     try {
       for (;;) {
+        while (this.stall && !link.cut) await new Promise((resolve) => setTimeout(resolve, 5));
         const n = await from.read(buffer);
         if (n === null) break;
         if (this.blackhole) continue;
