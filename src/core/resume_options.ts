@@ -1,3 +1,4 @@
+import type { PubSub } from "./pub_sub.ts";
 import type { SessionStore } from "./session_store.ts";
 
 /**
@@ -23,6 +24,13 @@ export interface ResumeOptions<C = unknown> {
   identify?: (c: C) => string | Promise<string>;
   /** Where sessions are kept between connections (default: this process's memory). */
   sessions?: SessionStore;
+  /**
+   * The topics the route's sessions subscribe and publish on, with their
+   * history (default `defaultPubSub`). A Durable Object gives its own: the
+   * isolate it runs in may hold other objects, whose sockets it must not
+   * touch, and its history lives in its own storage.
+   */
+  pubsub?: PubSub;
   /** How long a disconnected session waits for its client, in ms (default 120,000). */
   retention?: number;
   /**

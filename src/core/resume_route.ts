@@ -83,11 +83,12 @@ export class ResumeRoute implements ResumeHost, ResumeAcceptor {
    * Creates the instance.
    *
    * @param options The route's `resume` option.
-   * @param pubsub The topics (the process-wide ones by default).
+   * @param pubsub The topics, when `options.pubsub` does not name them
+   * (the process-wide ones by default).
    * @throws {RangeError} For a bound that is not a positive number.
    */
   constructor(options: ResumeOptions<never>, pubsub: PubSub = defaultPubSub) {
-    this.pubsub = pubsub;
+    this.pubsub = options.pubsub ?? pubsub;
     this.sessions = options.sessions ?? (defaultSessions ??= new MemorySessionStore());
     this.retention = positive(options.retention ?? 120_000, "retention");
     this.highWaterMark = positive(options.highWaterMark ?? 1024 * 1024, "highWaterMark");
