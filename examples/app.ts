@@ -29,7 +29,7 @@ export interface ChatAppOptions {
    * (`c.env.SECRET`), else a random one made at first use, with a warning.
    */
   secret?: string;
-  /** The room registry (default: on the process's topics, which a backplane may span). */
+  /** The room registry (default: on the process's topics and presence, which Redis may span). */
   rooms?: Rooms;
   /** The open sockets, for `/healthz` and shutdown (default: a new one). */
   connections?: ConnectionRegistry;

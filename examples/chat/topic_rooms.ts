@@ -1,17 +1,35 @@
 /**
- * {@linkcode Rooms} on edgesocket's topics: a room is the topic
- * `chat:<room>`, and every event is published to it. With a backplane on
- * the process's topics (`REDIS_URL`: Redis), the same room spans every
- * server process: a message published on one reaches the members on all.
+ * {@linkcode Rooms} on edgesocket's topics and presence: a room is the topic
+ * `chat:<room>`, every event is published to it, and who is in it is the
+ * topic's presence, each socket a member with its user's name. With a
+ * backplane on the process's topics and a shared presence store
+ * (`REDIS_URL`: Redis for both), the same room spans every server process:
+ * a message published on one reaches the members on all, and a user joining
+ * through any process is welcomed with everyone online.
  *
- * Each process keeps a room's online list and history by listening to the
- * room's topic itself, so they include what the other processes publish
- * from the moment this one has the room open. Redis relays, it stores
- * nothing: a process started later does not learn earlier history or
- * presence, and a process that dies without its `leave` events leaves
- * ghosts in the others' online lists until their users come back.
+ * Join and leave frames: the process where a name's first socket arrives
+ * announces the join (the name's oldest member in the room is that socket);
+ * the process where its last one leaves announces the leave. When a process
+ * dies without saying goodbye, its members expire from presence, and the
+ * process whose sweep removed them (their leave is `local` there, and there
+ * only) announces the leave of each name that is gone. Two last sockets of
+ * one name closing at the same moment on two processes may both announce it.
+ *
+ * Each process keeps a room's history by listening to the room's topic, so
+ * it holds what the other processes publish from the moment this one has the
+ * room open: Redis relays messages, it does not store them.
  */
-import { defaultPubSub, type PubSub, type SendData, type Subscriber } from "../../mod.ts";
+import {
+  defaultPresence,
+  defaultPubSub,
+  Presence,
+  type PresenceList,
+  type PresenceMember,
+  type PresenceSocket,
+  type PubSub,
+  type SendData,
+  type Subscriber,
+} from "../../mod.ts";
 import {
   type BroadcastOptions,
   type JoinResult,
@@ -26,24 +44,43 @@ import type { ChatMessage, ServerEvent } from "./protocol.ts";
 export interface TopicRoomsOptions {
   /** The topics (default: the process's, where `useBackplane()` applies). */
   pubsub?: PubSub;
+  /**
+   * Who is in each room (default: the process's `defaultPresence`, where
+   * `useStore()` applies; with `pubsub`, a presence of its own on it).
+   */
+  presence?: Presence;
   /** Messages kept per room (default 50). */
   historySize?: number;
   /** Rooms kept with no local member, history and all (default 1,000). */
   maxIdleRooms?: number;
 }
 
-// A topic subscriber that hands frames to a chat member.
-class MemberSubscriber implements Subscriber {
+// A chat socket as topics and presence see it: it hands frames to the member.
+class MemberSubscriber implements Subscriber, PresenceSocket {
   readonly topics: Set<string> = new Set();
   readonly bufferedAmount = 0;
+  /** Its presence member id, once joined. */
+  id = "";
   readonly #member: RoomMember;
-  constructor(member: RoomMember) {
+  readonly #pubsub: PubSub;
+  constructor(member: RoomMember, pubsub: PubSub) {
     this.#member = member;
+    this.#pubsub = pubsub;
+  }
+  // Presence tells a socket's leave by its context.
+  get context(): this {
+    return this;
   }
   send(data: SendData): void {
     this.#member.deliver(data as string);
   }
   closeWith(): void {}
+  subscribe(topic: string): void {
+    this.#pubsub.subscribe(this, topic);
+  }
+  unsubscribe(topic: string): void {
+    this.#pubsub.unsubscribe(this, topic);
+  }
 }
 
 // One room as this process sees it: its members here, and what it heard.
@@ -52,12 +89,16 @@ class TopicRoom implements Subscriber {
   readonly bufferedAmount = 0;
   /** Local members and their subscribers. */
   readonly members = new Map<RoomMember, MemberSubscriber>();
-  /** Local sockets per name. */
-  readonly localNames = new Map<string, number>();
-  /** Processes' arrivals per name, from the topic's join and leave events. */
-  readonly names = new Map<string, number>();
+  /** Presence ids of the local members: their leaves are announced by `leave()`. */
+  readonly ownIds = new Set<string>();
+  /** Names whose members this process swept, not announced yet. */
+  readonly expired = new Set<string>();
   readonly history: ChatMessage[] = [];
+  stopWatching: () => void = () => {};
   readonly #historySize: number;
+  // Joins and leaves of this room, one at a time in this process, so that
+  // "first" and "last" of a name are decided on what the previous one left.
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(historySize: number) {
     this.#historySize = historySize;
@@ -66,40 +107,39 @@ class TopicRoom implements Subscriber {
   // Every event published to the room, here or in another process.
   send(data: SendData): void {
     const event = JSON.parse(data as string) as ServerEvent;
-    if (event.type === "message") {
-      this.history.push(event);
-      if (this.history.length > this.#historySize) this.history.shift();
-    } else if (event.type === "join") {
-      this.names.set(event.name, (this.names.get(event.name) ?? 0) + 1);
-    } else if (event.type === "leave") {
-      const count = (this.names.get(event.name) ?? 0) - 1;
-      if (count > 0) this.names.set(event.name, count);
-      else this.names.delete(event.name);
-    }
+    if (event.type !== "message") return;
+    this.history.push(event);
+    if (this.history.length > this.#historySize) this.history.shift();
   }
 
   closeWith(): void {}
 
-  /** The online list, with a change not yet heard on the topic. */
-  online(arriving?: string, departing?: string): string[] {
-    const online = new Set(this.names.keys());
-    // Local names count even before their event comes back.
-    for (const name of this.localNames.keys()) online.add(name);
-    if (arriving) online.add(arriving);
-    if (departing && (this.names.get(departing) ?? 0) <= 1) online.delete(departing);
-    return [...online];
+  serialize<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => {});
+    return run;
   }
 }
 
+function nameOf(member: PresenceMember): string {
+  return (member.meta as { name?: string } | null)?.name ?? "";
+}
+
+/** Names in order of arrival, each once. */
+function namesOf(list: PresenceList): string[] {
+  return [...new Set(list.map(nameOf))];
+}
+
 /**
- * {@linkcode Rooms} over topics, one process or many.
+ * {@linkcode Rooms} over topics and presence, one process or many.
  *
  * @example
  * ```ts
  * import { TopicRooms } from "./topic_rooms.ts";
  * const rooms = new TopicRooms();
  * const frames: string[] = [];
- * await rooms.join("lobby", { name: "ada", deliver: (f) => frames.push(f) });
+ * const { online } = await rooms.join("lobby", { name: "ada", deliver: (f) => frames.push(f) });
+ * console.log(online); // ["ada"]
  * await rooms.broadcast("lobby", { type: "join", name: "lin", online: [] });
  * console.log(frames.length); // 1
  * ```
@@ -107,53 +147,62 @@ class TopicRoom implements Subscriber {
 export class TopicRooms implements Rooms {
   readonly #rooms = new Map<string, TopicRoom>();
   readonly #pubsub: PubSub;
+  readonly #presence: Presence;
   readonly #historySize: number;
   readonly #maxIdleRooms: number;
 
   /**
    * Creates the registry.
    *
-   * @param options The topics, history size and idle rooms kept.
+   * @param options The topics, presence, history size and idle rooms kept.
    */
   constructor(options: TopicRoomsOptions = {}) {
     this.#pubsub = options.pubsub ?? defaultPubSub;
+    this.#presence = options.presence ??
+      (options.pubsub ? new Presence({ pubsub: options.pubsub }) : defaultPresence);
     this.#historySize = options.historySize ?? 50;
     this.#maxIdleRooms = options.maxIdleRooms ?? 1000;
   }
 
   join(name: string, member: RoomMember): Promise<JoinResult> {
     const room = this.#open(name);
-    let arrived = false;
-    if (!room.members.has(member)) {
-      const subscriber = new MemberSubscriber(member);
-      room.members.set(member, subscriber);
-      this.#pubsub.subscribe(subscriber, topicOf(name));
-      const sockets = room.localNames.get(member.name) ?? 0;
-      arrived = sockets === 0;
-      room.localNames.set(member.name, sockets + 1);
-    }
-    return Promise.resolve({
-      online: room.online(arrived ? member.name : undefined),
-      history: room.history.slice(),
-      arrived,
+    const topic = topicOf(name);
+    return room.serialize(async () => {
+      let subscriber = room.members.get(member);
+      let arrived = false;
+      if (!subscriber) {
+        subscriber = new MemberSubscriber(member, this.#pubsub);
+        room.members.set(member, subscriber);
+        const joined = await this.#presence.join(subscriber, topic, { name: member.name });
+        subscriber.id = joined.id;
+        room.ownIds.add(joined.id);
+        arrived = true;
+      }
+      const list = await this.#presence.list(topic);
+      const oldest = list.find((m) => nameOf(m) === member.name);
+      if (oldest) arrived &&= oldest.id === subscriber.id;
+      const online = namesOf(list);
+      // A capped list may not reach this socket.
+      if (!online.includes(member.name)) online.push(member.name);
+      return { online, history: room.history.slice(), arrived };
     });
   }
 
   leave(name: string, member: RoomMember): Promise<LeaveResult> {
     const room = this.#rooms.get(name);
-    const subscriber = room?.members.get(member);
-    if (!room || !subscriber) {
-      return Promise.resolve({ online: room?.online() ?? [], departed: false });
-    }
-    room.members.delete(member);
-    this.#pubsub.unsubscribe(subscriber, topicOf(name));
-    const sockets = (room.localNames.get(member.name) ?? 1) - 1;
-    const departed = sockets === 0;
-    if (departed) room.localNames.delete(member.name);
-    else room.localNames.set(member.name, sockets);
-    return Promise.resolve({
-      online: room.online(undefined, departed ? member.name : undefined),
-      departed,
+    const topic = topicOf(name);
+    if (!room) return Promise.resolve({ online: [], departed: false });
+    return room.serialize(async () => {
+      const subscriber = room.members.get(member);
+      if (!subscriber) {
+        return { online: namesOf(await this.#presence.list(topic)), departed: false };
+      }
+      room.members.delete(member);
+      await this.#presence.leave(subscriber, topic);
+      room.ownIds.delete(subscriber.id);
+      this.#pubsub.unsubscribe(subscriber, topic);
+      const online = namesOf(await this.#presence.list(topic));
+      return { online, departed: !online.includes(member.name) };
     });
   }
 
@@ -168,15 +217,41 @@ export class TopicRooms implements Rooms {
     return Promise.resolve(this.#rooms.get(name)?.history.slice() ?? []);
   }
 
+  // Members of a process that died, swept by this one: each name gone from
+  // the room is announced once, here.
+  #expired(room: TopicRoom, topic: string, member: PresenceMember): void {
+    room.expired.add(nameOf(member));
+    if (room.expired.size > 1) return;
+    void room.serialize(async () => {
+      const online = namesOf(await this.#presence.list(topic));
+      const names = [...room.expired];
+      room.expired.clear();
+      for (const name of names) {
+        if (!online.includes(name)) {
+          this.#pubsub.publish(topic, JSON.stringify({ type: "leave", name, online }));
+        }
+      }
+    });
+  }
+
   #open(name: string): TopicRoom {
     return openRoom(this.#rooms, name, {
       create: () => {
         const room = new TopicRoom(this.#historySize);
-        this.#pubsub.subscribe(room, topicOf(name));
+        const topic = topicOf(name);
+        this.#pubsub.subscribe(room, topic);
+        room.stopWatching = this.#presence.watch(topic, (event) => {
+          if (event.type === "leave" && event.local && !room.ownIds.has(event.member.id)) {
+            this.#expired(room, topic, event.member);
+          }
+        });
         return room;
       },
       maxIdle: this.#maxIdleRooms,
-      forget: (key, room) => this.#pubsub.unsubscribe(room, topicOf(key)),
+      forget: (key, room) => {
+        room.stopWatching();
+        this.#pubsub.unsubscribe(room, topicOf(key));
+      },
     });
   }
 }
