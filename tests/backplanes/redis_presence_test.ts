@@ -4,8 +4,14 @@
  * once, a Redis restart, the caps, an ACL user, and a Redis Cluster.
  */
 import assert from "node:assert/strict";
-import type { PresenceEvent, PresenceList } from "../../mod.ts";
-import { createRedisPresence, type RedisPresenceStore } from "../../src/backplanes/redis.ts";
+import { Hono } from "hono";
+import { Presence, type PresenceEvent, type PresenceList, upgradeWebSocket } from "../../mod.ts";
+import {
+  createRedisBackplane,
+  createRedisPresence,
+  type RedisPresenceStore,
+} from "../../src/backplanes/redis.ts";
+import { connect } from "../../src/testing/mod.ts";
 import { startRedis } from "../_util/redis.ts";
 import { freePort, ROOT, type ServerProcess, startProcess } from "../_util/server_process.ts";
 import { redisCli, startCluster } from "./_redis_servers.ts";
@@ -366,6 +372,56 @@ test("createRedisPresence() on a three-master Cluster: each topic's keys in one 
   } finally {
     await Promise.all([a.close(), b.close()]);
     await cluster.stop();
+  }
+});
+
+test("Presence on createRedisPresence({ client: backplane.client }): two processes' sockets in one list; close() leaves the app's client open", async () => {
+  const redis = await startRedis();
+  const url = `redis://127.0.0.1:${redis.port}`;
+  const backplanes = [createRedisBackplane({ url }), createRedisBackplane({ url })];
+  const stores = backplanes.map((b) => createRedisPresence({ client: b.client }));
+  // Two processes' presence, each on its own Redis store.
+  const [a, b] = stores.map((store) => new Presence({ store }));
+  const route = (presence: Presence) =>
+    new Hono().get(
+      "/room",
+      upgradeWebSocket((c) => ({
+        async onOpen(_event, ws) {
+          await presence.join(ws, "room", { name: c.req.query("name") ?? "" });
+          ws.send(JSON.stringify((await presence.list("room")).map((m) => m.meta)));
+        },
+      })),
+    );
+  try {
+    await until(() => stores.every((s) => s.connected), "connections");
+    const onB: PresenceEvent[] = [];
+    b.watch("room", (event) => onB.push(event));
+    await settle(100);
+    const ada = await connect(route(a), "/room?name=Ada");
+    assert.equal(await ada.nextMessage(), '[{"name":"Ada"}]');
+    const lin = await connect(route(b), "/room?name=Lin");
+    assert.equal(await lin.nextMessage(), '[{"name":"Ada"},{"name":"Lin"}]');
+    // A socket that closes leaves, on the other process's list too.
+    ada.close(1000);
+    await ada.closed;
+    await eventually(async () => (await b.list("room")).length === 1, "Ada's leave");
+    await until(() => onB.length === 3, "the events");
+    assert.deepEqual(
+      onB.map((e) => [e.type, e.member.meta, e.local]),
+      [["join", { name: "Ada" }, false], ["join", { name: "Lin" }, true], [
+        "leave",
+        { name: "Ada" },
+        false,
+      ]],
+    );
+    await stores[1].close();
+    assert.ok(backplanes[1].client.isOpen, "the backplane's client stays open");
+    assert.deepEqual(await a.list("room"), [], "b's close() said goodbye for Lin");
+    lin.close(1000);
+  } finally {
+    await Promise.all(stores.map((s) => s.close()));
+    await Promise.all(backplanes.map((b) => b.close()));
+    await redis.stop();
   }
 });
 
