@@ -222,11 +222,11 @@ export class ResumableWebSocket extends EventTarget {
    * @param data Text, or binary (`ArrayBuffer` or a view).
    * @throws {RangeError} When the queue is full and `overflow` is `"throw"`.
    * @throws {TypeError} For a `Blob` or anything else that is not text or bytes.
-   * @throws {DOMException} `InvalidStateError` once closed (`close()`, the
+   * @throws {DOMException} `InvalidStateError` once closing or closed (`close()`, the
    * server ended the session, or it gave up: `reconnect()` opens it again).
    */
   send(data: string | ArrayBuffer | ArrayBufferView): void {
-    if (this.readyState === 3) throw new DOMException("Socket is closed", "InvalidStateError");
+    if (this.readyState > 1) throw new DOMException("Socket is closed", "InvalidStateError");
     const payload = typeof data === "string"
       ? data
       : ArrayBuffer.isView(data)
