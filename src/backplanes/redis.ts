@@ -31,6 +31,7 @@ export type {
   RedisEventListener,
   RedisMessageListener,
   RedisPubSubCommands,
+  RedisKeyCommands,
   RedisScriptArguments,
   RedisScriptCommands,
 } from "./_redis_link.ts";
