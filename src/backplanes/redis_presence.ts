@@ -47,6 +47,12 @@ export interface RedisPresenceStore extends PresenceStore {
   readonly connected: boolean;
   /** How long a process's members outlive its last heartbeat, in ms. */
   readonly ttl: number;
+  /** Adds a member: written to Redis, or kept here until Redis is back. */
+  join(topic: string, member: PresenceMember): Promise<void>;
+  /** Removes a member of this process's (others' are ignored). */
+  leave(topic: string, id: string): Promise<void>;
+  /** The members of a topic across every process; this process's own while Redis is down. */
+  list(topic: string): Promise<PresenceList>;
   /** This process's members leave (announced), then the connections close. */
   close(): Promise<void>;
 }

@@ -218,6 +218,34 @@ test("createRedisPresence(): while Redis is down list() serves this process's me
   }
 });
 
+test("createRedisPresence(): a Redis that stops answering holds join() and list() at most ttl / 3; the join is written once it answers", async () => {
+  const redis = await startRedis();
+  const url = `redis://127.0.0.1:${redis.port}`;
+  const ttl = 900;
+  const a = createRedisPresence({ url, ttl, log: () => {} });
+  const b = createRedisPresence({ url, ttl, log: () => {} });
+  try {
+    await until(() => a.connected && b.connected, "connections");
+    await a.join("room", { id: "x", meta: "x" });
+    redis.process.kill("SIGSTOP");
+    // Bounded waits: each would hang for as long as Redis sleeps.
+    const joined = a.join("room", { id: "y", meta: "y" });
+    assert.equal(
+      await Promise.race([joined.then(() => "joined"), settle(ttl).then(() => "held")]),
+      "joined",
+    );
+    const listed = await Promise.race([a.list("room"), settle(ttl).then(() => undefined)]);
+    assert.deepEqual(listed && ids(listed), ["x", "y"]);
+    assert.equal(listed?.partial, "unreachable");
+    redis.process.kill("SIGCONT");
+    await eventually(async () => ids(await b.list("room")).join() === "x,y", "y written");
+  } finally {
+    redis.process.kill("SIGCONT");
+    await Promise.all([a.close(), b.close()]);
+    await redis.stop();
+  }
+});
+
 test("createRedisPresence(): maxListed caps list() (partial: capped, oldest first), maxSweep bounds each heartbeat's sweep", async () => {
   const redis = await startRedis();
   const url = `redis://127.0.0.1:${redis.port}`;
