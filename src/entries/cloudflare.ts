@@ -21,6 +21,24 @@ import { type UpgradeWebSocket, upgradeWebSocket as upgrade } from "../hono/upgr
 export * from "../../mod.ts";
 export * from "../adapters/cloudflare.ts";
 export * from "../hono/durable_object_web_sockets.ts";
+export {
+  DurableObjectHistoryStore,
+  type DurableObjectHistoryStoreOptions,
+  type DurableObjectSqlCursor,
+  type DurableObjectSqlStorage,
+  type DurableObjectSqlValue,
+} from "../hono/durable_object_history_store.ts";
+export type {
+  HistoryEntry,
+  HistoryPage,
+  HistoryStore,
+  StreamPosition,
+} from "../core/history_store.ts";
+export type { ResumeSessionRecord } from "../core/session_store.ts";
+export {
+  DurableObjectSessionStore,
+  type DurableObjectSessionStoreOptions,
+} from "../hono/durable_object_session_store.ts";
 
 /**
  * {@linkcode upgradeWebSocket} with `ws.raw` typed as the Worker's `WebSocket`.
