@@ -29,9 +29,9 @@ export type {
   RedisCluster,
   RedisConnection,
   RedisEventListener,
+  RedisKeyCommands,
   RedisMessageListener,
   RedisPubSubCommands,
-  RedisKeyCommands,
   RedisScriptArguments,
   RedisScriptCommands,
 } from "./_redis_link.ts";
