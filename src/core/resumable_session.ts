@@ -52,6 +52,8 @@ export interface ResumeHost {
   readonly sessions: SessionStore;
   /** How long a disconnected session waits, in ms. */
   readonly retention: number;
+  /** Whether a waiting session ends on a timer (`false`: when `expireIfDue()` finds it due). */
+  readonly expiryTimer?: boolean;
   /** Bytes queued on a socket past which a live publication closes it 1013. */
   readonly highWaterMark: number;
   /** The session lost its socket and waits. */
@@ -148,6 +150,8 @@ export class ResumableSession implements SubscriptionOwner {
   #acked = 0;
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
   #expiry: ReturnType<typeof setTimeout> | undefined;
+  // How the last socket closed: what onClose gets if the wait runs out.
+  #dropped = { code: 1006, reason: "", wasClean: false };
   #drainWaiters: Array<() => void> = [];
 
   /**
@@ -641,11 +645,28 @@ export class ResumableSession implements SubscriptionOwner {
     this.#state = State.Parked;
     this.record.expires = Date.now() + this.#host.retention;
     this.#persist();
-    this.#expiry = setTimeout(
-      () => this.expire(event.code, event.reason, event.wasClean),
-      this.#host.retention,
-    );
+    this.#dropped = { code: event.code, reason: event.reason, wasClean: event.wasClean };
+    if (this.#host.expiryTimer !== false) {
+      this.#expiry = setTimeout(
+        () => this.expire(event.code, event.reason, event.wasClean),
+        this.#host.retention,
+      );
+    }
     this.#host.parked(this);
+  }
+
+  /**
+   * Ends the session if it still waits for its client past its `expires`
+   * (a route without expiry timers checks its waiting sessions so).
+   *
+   * @param now The time, in ms since 1970.
+   * @returns Whether it was due.
+   */
+  expireIfDue(now: number): boolean {
+    if (this.#state !== State.Parked || (this.record.expires ?? Infinity) > now) return false;
+    const { code, reason, wasClean } = this.#dropped;
+    this.expire(code, reason, wasClean);
+    return true;
   }
 
   /**

@@ -34,6 +34,16 @@ export interface ResumeOptions<C = unknown> {
   /** How long a disconnected session waits for its client, in ms (default 120,000). */
   retention?: number;
   /**
+   * Whether a disconnected session waits on a timer (default `true`), so
+   * that `onClose` runs when `retention` passes. `false` sets none, for a
+   * Durable Object, where a pending timer keeps the object in memory and
+   * its storage keeps the session anyway: the record's `expires` ends the
+   * session (a later hello gets a fresh one), and `onClose` runs for it when
+   * the route next sees it expired (at a hello, or when another session
+   * drops), or never if the object was evicted first.
+   */
+  expiryTimer?: boolean;
+  /**
    * Most disconnected sessions waiting in this process (default 10,000):
    * past it the one waiting longest ends (`onClose`, 1006).
    */

@@ -71,6 +71,8 @@ export class ResumeRoute implements ResumeHost, ResumeAcceptor {
   readonly sessions: SessionStore;
   /** How long a disconnected session waits, in ms. */
   readonly retention: number;
+  /** Whether a waiting session ends on a timer. */
+  readonly expiryTimer: boolean;
   /** Bytes queued past which a live publication closes the socket 1013. */
   readonly highWaterMark: number;
   /** How long a socket may wait before its hello, in ms. */
@@ -91,6 +93,7 @@ export class ResumeRoute implements ResumeHost, ResumeAcceptor {
     this.pubsub = options.pubsub ?? pubsub;
     this.sessions = options.sessions ?? (defaultSessions ??= new MemorySessionStore());
     this.retention = positive(options.retention ?? 120_000, "retention");
+    this.expiryTimer = options.expiryTimer ?? true;
     this.highWaterMark = positive(options.highWaterMark ?? 1024 * 1024, "highWaterMark");
     this.helloTimeout = positive(options.helloTimeout ?? 10_000, "helloTimeout");
     this.#maxWaiting = positive(options.maxWaitingSessions ?? 10_000, "maxWaitingSessions");
@@ -119,6 +122,7 @@ export class ResumeRoute implements ResumeHost, ResumeAcceptor {
    * @param hello The hello.
    */
   async accept(transport: ResumeTransport, hello: HelloFrame): Promise<void> {
+    this.#sweep();
     const upgrade = this.#upgrades.get(transport)!;
     const owner = await upgrade.identify();
     if (typeof owner !== "string") throw new TypeError("resume.identify() must return a string");
@@ -196,6 +200,7 @@ export class ResumeRoute implements ResumeHost, ResumeAcceptor {
    * @param session The session.
    */
   parked(session: ResumableSession): void {
+    this.#sweep();
     const waiting = this.#live.waiting;
     waiting.add(session);
     while (waiting.size > this.#maxWaiting) {
@@ -203,6 +208,14 @@ export class ResumeRoute implements ResumeHost, ResumeAcceptor {
       waiting.delete(oldest);
       oldest.expire(1006, "Too many sessions waiting", false);
     }
+  }
+
+  // Without expiry timers, waiting sessions past their time end here.
+  // Routes with other retentions may share the store: each is checked.
+  #sweep(): void {
+    if (this.expiryTimer) return;
+    const now = Date.now();
+    for (const session of [...this.#live.waiting]) session.expireIfDue(now);
   }
 
   /**
