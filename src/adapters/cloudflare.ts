@@ -70,6 +70,13 @@ export const cloudflareAdapter: RuntimeAdapter = {
     socket.addEventListener("message", (event) => session.message(event.data));
     socket.addEventListener("close", (event) => {
       session.close(event.code, event.reason, event.wasClean);
+      // A peer that vanished (1006) leaves workerd's end held until the
+      // server closes it too: a Durable Object stays in memory for it.
+      if (!event.wasClean) {
+        try {
+          socket.close(1000);
+        } catch { /* closed */ }
+      }
     });
     socket.addEventListener("error", (event) => {
       session.error((event as ErrorEvent).error ?? new Error("WebSocket error"));
