@@ -10,7 +10,7 @@ import {
 
 /** The part of a WHATWG `WebSocket` the client uses: browsers', Deno's, Bun's, Node 22's, `ws`'s. */
 export interface WebSocketLike {
-  /** The subprotocol the server chose. */
+  /** The subprotocol the server chose ("" for none). */
   readonly protocol: string;
   /** How binary messages arrive. */
   binaryType: string;
@@ -121,6 +121,13 @@ const utf8 = new TextEncoder();
  * the gap. Zero dependencies: browsers, Deno, Bun, Workers, Node 22 (Node
  * 20 with `ws` passed as `WebSocket`).
  *
+ * A server that selects no `edgesocket.resume.v1` (a plain route) gets a
+ * plain reconnecting socket: data goes as it is sent, what was sent while
+ * disconnected goes at the next connection (it cannot be acknowledged, so
+ * at most once), there is no heartbeat, and every reconnect dispatches
+ * `resumed` with `recovered: false`: reload the state. Each connection
+ * offers the protocol again.
+ *
  * Events: `open` (first welcome), `message` (`data`, and `topic` for a
  * publication), `reconnecting` (`attempt`, `delay`), `resumed`
  * (`recovered`, `session`, `topics`), `drop` (`data`: a message the full
@@ -162,6 +169,8 @@ export class ResumableWebSocket extends EventTarget {
   #ending = false;
   #timers: Record<string, ReturnType<typeof setTimeout> | undefined> = {};
   #saving = false;
+  // This connection's server does not speak the protocol.
+  #plain = false;
 
   /**
    * Creates the socket and connects.
@@ -205,9 +214,9 @@ export class ResumableWebSocket extends EventTarget {
     return this.#bytes;
   }
 
-  /** The subprotocol: `edgesocket.resume.v1`. */
+  /** The subprotocol: `edgesocket.resume.v1`, or `""` while on a plain server. */
   get protocol(): string {
-    return RESUME_PROTOCOL;
+    return this.#plain ? "" : RESUME_PROTOCOL;
   }
 
   /** The last position of each topic this socket follows. */
@@ -235,6 +244,7 @@ export class ResumableWebSocket extends EventTarget {
       ? new Uint8Array(data.slice(0))
       : undefined;
     if (payload === undefined) throw new TypeError("send() takes a string, ArrayBuffer or view");
+    if (this.#plain && this.#welcomed) return this.#ws!.send(payload as string);
     const entry = this.#push(this.#nextId, payload);
     if (this.#welcomed) this.#ws!.send(this.#frame(entry));
     this.#save();
@@ -299,21 +309,25 @@ export class ResumableWebSocket extends EventTarget {
   #connect(): void {
     this.#clear();
     this.readyState = 0;
-    this.#welcomed = false;
+    this.#welcomed = this.#plain = false;
     const ws = new this.#o.WebSocket(this.url, [RESUME_PROTOCOL]);
     this.#ws = ws;
     ws.binaryType = "arraybuffer";
     this.#timers.connect = setTimeout(() => this.#retry(true), this.#o.connectTimeout);
     ws.onopen = () => {
-      if (ws.protocol !== RESUME_PROTOCOL) {
-        // A plain route: reconnecting would not change it.
-        this.#emit("error", { message: `Server did not accept ${RESUME_PROTOCOL}` });
-        this.#ending = true;
-        return ws.close(1000);
+      if (ws.protocol === RESUME_PROTOCOL) {
+        return ws.send(encodeResumeFrame({ t: "hello", v: 1, s: this.#token, p: this.#positions }));
       }
-      ws.send(encodeResumeFrame({ t: "hello", v: 1, s: this.#token, p: this.#positions }));
+      // A plain route: what was queued goes now, unnumbered; nothing replays.
+      this.#plain = true;
+      for (const q of this.#queue) ws.send(q.p as string);
+      this.#queue = [];
+      this.#bytes = 0;
+      this.#live(ws, false, {});
     };
-    ws.onmessage = (e) => ws === this.#ws && !this.#ending && this.#receive(e.data);
+    ws.onmessage = (e) =>
+      ws === this.#ws && !this.#ending &&
+      (this.#plain ? this.#emit("message", { data: e.data }) : this.#receive(e.data));
     ws.onerror = () => {};
     ws.onclose = (e) => {
       if (ws !== this.#ws) return;
@@ -336,8 +350,6 @@ export class ResumableWebSocket extends EventTarget {
     const positions = this.#positions;
     if (f.t === "welcome") {
       const hadState = this.#token !== null || Object.keys(positions).length > 0;
-      clearTimeout(this.#timers.connect);
-      this.#attempt = 0;
       this.#token = f.s;
       // Acknowledged by the resumed session: gone. The rest gets ids after
       // the server's last, whatever session this is.
@@ -352,20 +364,13 @@ export class ResumableWebSocket extends EventTarget {
         this.#positions[topic] = { epoch: r.epoch, offset: r.offset };
         if (r.recovered !== undefined) topics[topic] = r.recovered;
       }
-      this.#welcomed = true;
-      this.readyState = 1;
-      this.#save();
       const ws = this.#ws!;
       for (const q of this.#queue) ws.send(this.#frame(q));
       this.#timers.ping = setInterval(() => {
         ws.send('{"t":"ping"}');
         this.#timers.pong ??= setTimeout(() => this.#retry(true), this.#o.pongTimeout);
       }, this.#o.pingInterval);
-      if (!this.#opened) {
-        this.#opened = true;
-        this.#emit("open");
-      }
-      if (hadState) this.#resumed(f.recovered, topics);
+      this.#live(ws, hadState, topics, f.recovered);
     } else if (f.t === "pub") {
       const known = positions[f.c];
       if (known) {
@@ -388,6 +393,22 @@ export class ResumableWebSocket extends EventTarget {
       while (this.#queue[0]?.i <= f.a) this.#bytes -= this.#queue.shift()!.n;
       this.#save();
     }
+  }
+
+  // Welcomed (or opened, on a plain server): `open` the first time, then
+  // `resumed` at every connection that follows one, or a stored session.
+  #live(ws: WebSocketLike, hadState: boolean, topics: Record<string, boolean>, kept = false): void {
+    clearTimeout(this.#timers.connect);
+    this.#attempt = 0;
+    this.#welcomed = true;
+    this.readyState = 1;
+    this.#save();
+    const again = this.#opened;
+    if (!again) {
+      this.#opened = true;
+      this.#emit("open");
+    }
+    if ((again || hadState) && ws === this.#ws) this.#resumed(kept, topics);
   }
 
   #message(data: ResumePayload, topic: string | undefined): void {

@@ -3,13 +3,15 @@
  * resumable route on Deno's native server, through the fault proxy.
  */
 import assert from "node:assert/strict";
-import { publish } from "../../mod.ts";
+import { Hono } from "hono";
+import { publish, upgradeWebSocket } from "../../mod.ts";
 import {
   type ResumableMessageEvent,
   ResumableWebSocket,
   type ResumableWebSocketOptions,
   type ResumedEvent,
 } from "../../src/client/mod.ts";
+import { FaultProxy } from "../_util/fault_proxy.ts";
 import { startResumeServer } from "./_resume_server.ts";
 
 const FAST: ResumableWebSocketOptions = { minDelay: 5, maxDelay: 50, pingInterval: 60_000 };
@@ -225,15 +227,53 @@ Deno.test("ResumableWebSocket with storage resumes the session of a reloaded pag
   await server.close();
 });
 
-Deno.test("ResumableWebSocket on a plain route reports an error and closes for good", async () => {
-  const server = startResumeServer();
-  const socket = new ResumableWebSocket(server.plainUrl, FAST);
-  const error = nextEvent<Event & { message: string }>(socket, "error");
-  const closed = nextEvent(socket, "close");
-  assert.match((await error).message, /did not accept edgesocket\.resume\.v1/);
-  await closed;
-  assert.equal(socket.readyState, 3);
-  await server.close();
+Deno.test("ResumableWebSocket on a plain route falls back to a plain reconnecting socket, recovered: false at each reconnect", async () => {
+  const log = { messages: [] as string[], opens: 0 };
+  const app = new Hono().get(
+    "/plain",
+    upgradeWebSocket(() => ({
+      onOpen: (_e, ws) => ws.send(`hello ${++log.opens}`),
+      onMessage: (e) => void log.messages.push(e.data as string),
+    })),
+  );
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+  const proxy = FaultProxy.start({ target: { port: server.addr.port } });
+  proxy.faults = false;
+  const socket = new ResumableWebSocket(`ws://127.0.0.1:${proxy.port}/plain`, FAST);
+  const received: unknown[] = [];
+  socket.onmessage = (e) => void received.push(e.data, e.topic);
+  const resumed: ResumedEvent[] = [];
+  socket.addEventListener("resumed", (e) => void resumed.push(e as ResumedEvent));
+  let errors = 0;
+  socket.onerror = () => void errors++;
+  await nextEvent(socket, "open");
+  assert.equal(socket.protocol, "");
+  assert.equal(socket.readyState, 1);
+  socket.send("live");
+  await waitFor(() => log.messages.length === 1 && received.length === 2, "a round trip");
+  assert.deepEqual(received, ["hello 1", undefined]);
+  for (let cut = 1; cut <= 2; cut++) {
+    proxy.refuse(true);
+    proxy.cutAll();
+    await nextEvent(socket, "reconnecting");
+    socket.send(`offline ${cut}`);
+    assert.ok(socket.bufferedAmount > 0, "queued while disconnected");
+    proxy.refuse(false);
+    await waitFor(() => resumed.length === cut, "the reconnect");
+    await waitFor(() => log.messages.length === cut + 1, "the queued message");
+  }
+  assert.deepEqual(log.messages, ["live", "offline 1", "offline 2"]);
+  assert.deepEqual(
+    resumed.map((e) => [e.recovered, e.session, e.topics]),
+    [[false, false, {}], [false, false, {}]],
+  );
+  await waitFor(() => received.length === 6, "each connection's greeting");
+  assert.deepEqual(received.filter((d) => d !== undefined), ["hello 1", "hello 2", "hello 3"]);
+  assert.equal(socket.bufferedAmount, 0);
+  assert.equal(errors, 0);
+  await closeClient(socket);
+  await proxy.close();
+  await server.shutdown();
 });
 
 Deno.test("ResumableWebSocket closes for good when the app ends the session", async () => {
