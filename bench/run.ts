@@ -18,7 +18,7 @@
  * codec over its `node:http` (bench/deno_codec.ts).
  *
  *     deno run -A bench/run.ts [--quick] [--prototype] [--rounds=N] [--idle-100k]
- *       [--only=micro,echo,idle,handshake,layer,fanout,compression,deno-codec,client-size]
+ *       [--only=micro,echo,idle,handshake,layer,fanout,compression,deno-codec,client-size,resume]
  *
  * `--quick` is a one-minute smoke run (3 rounds, short windows, 2,000 idle
  * connections). `--prototype` applies bench/proto/proposed.patch to a
@@ -41,10 +41,11 @@ import { type CompressionBenchResult, runCompressionBench } from "./compression.
 import { runFanOut } from "./fan_out.ts";
 import { runDenoCodec } from "./deno_codec.ts";
 import { runClientSize } from "./client_size.ts";
+import { runResume } from "./resume.ts";
 
 const USAGE =
   "usage: deno run -A bench/run.ts [--quick] [--prototype] [--rounds=N] [--idle-100k] " +
-  "[--only=micro,echo,idle,handshake,layer,fanout,compression,deno-codec,client-size]";
+  "[--only=micro,echo,idle,handshake,layer,fanout,compression,deno-codec,client-size,resume]";
 const GROUPS = [
   "micro",
   "echo",
@@ -55,6 +56,7 @@ const GROUPS = [
   "compression",
   "deno-codec",
   "client-size",
+  "resume",
 ];
 const flags = new Map(Deno.args.map((arg) => {
   const [name, value] = arg.split("=", 2);
@@ -312,6 +314,7 @@ async function main(): Promise<void> {
       compression = await runCompressionBench({ quick, progress });
     }
     if (only.has("client-size")) figures.push(...await runClientSize(context));
+    if (only.has("resume")) figures.push(...await runResume(context));
   } finally {
     await removeTemporary();
   }
