@@ -170,7 +170,43 @@ export interface BroadcastResult {
   /** Connections the server closed. */
   closedByServer: number;
   serverDied: boolean;
+  /** Why the server exited, where it did: the end of its stderr. */
+  serverExit?: string;
 }
+
+const FAILED_BROADCAST: BroadcastResult = {
+  connections: 0,
+  opened: 0,
+  held: 0,
+  failed: 0,
+  failures: [],
+  openSeconds: NaN,
+  handshakesPerSecond: NaN,
+  rssPerConnection: NaN,
+  rssPerConnectionGc: NaN,
+  heapPerConnection: NaN,
+  rssOpen: NaN,
+  serverFds: NaN,
+  serverFileLimit: NaN,
+  publishes: 0,
+  deliveries: 0,
+  expected: 0,
+  lost: 0,
+  duplicated: 0,
+  reordered: 0,
+  p50: NaN,
+  p99: NaN,
+  max: NaN,
+  p99Read: NaN,
+  kernelTimestamps: false,
+  serverCpu: NaN,
+  loadgenCpuOpen: NaN,
+  loadgenCpuBroadcast: NaN,
+  loadgenProcesses: 0,
+  sources: 0,
+  closedByServer: 0,
+  serverDied: true,
+};
 
 /** What one server did. */
 export interface SoakResult extends EchoResult {
@@ -426,6 +462,25 @@ async function soakBroadcast(
     const failures = mergeErrorKinds(opened.flatMap((o) => o.errorKinds as string[]));
     const openCpu = Math.max(...opened.map((o) => (o.clientCpuSeconds as number) / openSeconds));
     await sleep(1000);
+    if (!(await isRunning(serverProcess))) {
+      // What stopped it, in its own words: the last lines it wrote.
+      const exit = serverProcess.stderr.trim().split("\n").slice(-3).join(" ").slice(0, 400);
+      say(`the server exited while the connections opened: ${exit}`);
+      return {
+        ...FAILED_BROADCAST,
+        connections: n,
+        opened: openedCount,
+        failed,
+        failures,
+        openSeconds,
+        handshakesPerSecond: openedCount / openSeconds,
+        loadgenCpuOpen: openCpu * 100,
+        loadgenProcesses: processes,
+        sources: sourceFirst - 1,
+        serverDied: true,
+        serverExit: exit || `exit status ${(await serverProcess.status).code}`,
+      };
+    }
     const rssOpen = await readRss(serverProcess.pid);
     const serverFds = await countFds(serverProcess.pid);
     const after = await readServerMemory(serverProcess);
@@ -845,6 +900,7 @@ export function renderSoakReport(results: SoakResult[], header: string[]): strin
         "",
       ],
       ["closed by the server", ({ b }) => b.closedByServer, 0, ""],
+      ["server exited", ({ b }) => b.serverDied ? `yes: ${b.serverExit ?? "?"}` : "no", 0, ""],
       [
         "load generator CPU opening / receiving (% of its core)",
         ({ b }) => `${format(b.loadgenCpuOpen)} / ${format(b.loadgenCpuBroadcast)}`,
@@ -918,6 +974,7 @@ export function renderSoakReport(results: SoakResult[], header: string[]): strin
               ...(r.broadcast && r.broadcast.held < r.broadcast.connections
                 ? [`held ${r.broadcast.held} of ${r.broadcast.connections}`]
                 : []),
+              ...(r.broadcast?.serverExit ? [`server exited: ${r.broadcast.serverExit}`] : []),
               ...r.errors.slice(0, 3),
             ].join("; ")
           })`
