@@ -17,6 +17,8 @@ import type {
 import { createRandomId } from "../core/random_id.ts";
 import type { RedisClient, RedisCluster, RedisScriptCommands } from "./_redis_link.ts";
 
+export type { HistoryEntry, HistoryPage, HistoryStore, StreamPosition };
+
 /** Options for {@linkcode RedisHistoryStore}: a `client` (e.g. the backplane's), or a `url`. */
 export interface RedisHistoryStoreOptions {
   /**

@@ -9,6 +9,8 @@ import { createClient } from "@redis/client";
 import type { ResumeSessionRecord, SessionStore } from "../core/session_store.ts";
 import type { RedisClient, RedisCluster } from "./_redis_link.ts";
 
+export type { ResumeSessionRecord, SessionStore };
+
 /** Options for {@linkcode RedisSessionStore}: a `client` (e.g. the backplane's), or a `url`. */
 export interface RedisSessionStoreOptions {
   /**
