@@ -108,6 +108,11 @@ const isFinal = (code: number) =>
 // Our own closes of a connection we gave up on: the server keeps the session.
 const RECONNECTING = 4001;
 
+// Offered after the resume protocol: a server that does not speak that one
+// can select this one (edgesocket's plain routes take the first offer they
+// may), since a browser fails a handshake that selects none of its offers.
+const PLAIN = "edgesocket.plain";
+
 const utf8 = new TextEncoder();
 
 /**
@@ -121,8 +126,9 @@ const utf8 = new TextEncoder();
  * the gap. Zero dependencies: browsers, Deno, Bun, Workers, Node 22 (Node
  * 20 with `ws` passed as `WebSocket`).
  *
- * A server that selects no `edgesocket.resume.v1` (a plain route) gets a
- * plain reconnecting socket: data goes as it is sent, what was sent while
+ * A server that does not select `edgesocket.resume.v1` (a plain route: it
+ * selects `edgesocket.plain`, offered second, or nothing) gets a plain
+ * reconnecting socket: data goes as it is sent, what was sent while
  * disconnected goes at the next connection (it cannot be acknowledged, so
  * at most once), there is no heartbeat, and every reconnect dispatches
  * `resumed` with `recovered: false`: reload the state. Each connection
@@ -169,8 +175,8 @@ export class ResumableWebSocket extends EventTarget {
   #ending = false;
   #timers: Record<string, ReturnType<typeof setTimeout> | undefined> = {};
   #saving = false;
-  // This connection's server does not speak the protocol.
-  #plain = false;
+  // The subprotocol a server that does not speak the protocol selected.
+  #plain: string | undefined;
 
   /**
    * Creates the socket and connects.
@@ -214,9 +220,9 @@ export class ResumableWebSocket extends EventTarget {
     return this.#bytes;
   }
 
-  /** The subprotocol: `edgesocket.resume.v1`, or `""` while on a plain server. */
+  /** The subprotocol: `edgesocket.resume.v1`, or what a plain server selected (`edgesocket.plain`, `""`). */
   get protocol(): string {
-    return this.#plain ? "" : RESUME_PROTOCOL;
+    return this.#plain ?? RESUME_PROTOCOL;
   }
 
   /** The last position of each topic this socket follows. */
@@ -244,7 +250,7 @@ export class ResumableWebSocket extends EventTarget {
       ? new Uint8Array(data.slice(0))
       : undefined;
     if (payload === undefined) throw new TypeError("send() takes a string, ArrayBuffer or view");
-    if (this.#plain && this.#welcomed) return this.#ws!.send(payload as string);
+    if (this.#plain !== undefined && this.#welcomed) return this.#ws!.send(payload as string);
     const entry = this.#push(this.#nextId, payload);
     if (this.#welcomed) this.#ws!.send(this.#frame(entry));
     this.#save();
@@ -309,8 +315,9 @@ export class ResumableWebSocket extends EventTarget {
   #connect(): void {
     this.#clear();
     this.readyState = 0;
-    this.#welcomed = this.#plain = false;
-    const ws = new this.#o.WebSocket(this.url, [RESUME_PROTOCOL]);
+    this.#welcomed = false;
+    this.#plain = undefined;
+    const ws = new this.#o.WebSocket(this.url, [RESUME_PROTOCOL, PLAIN]);
     this.#ws = ws;
     ws.binaryType = "arraybuffer";
     this.#timers.connect = setTimeout(() => this.#retry(true), this.#o.connectTimeout);
@@ -319,7 +326,7 @@ export class ResumableWebSocket extends EventTarget {
         return ws.send(encodeResumeFrame({ t: "hello", v: 1, s: this.#token, p: this.#positions }));
       }
       // A plain route: what was queued goes now, unnumbered; nothing replays.
-      this.#plain = true;
+      this.#plain = ws.protocol;
       for (const q of this.#queue) ws.send(q.p as string);
       this.#queue = [];
       this.#bytes = 0;
@@ -327,7 +334,7 @@ export class ResumableWebSocket extends EventTarget {
     };
     ws.onmessage = (e) =>
       ws === this.#ws && !this.#ending &&
-      (this.#plain ? this.#emit("message", { data: e.data }) : this.#receive(e.data));
+      (this.#plain !== undefined ? this.#emit("message", { data: e.data }) : this.#receive(e.data));
     ws.onerror = () => {};
     ws.onclose = (e) => {
       if (ws !== this.#ws) return;

@@ -227,54 +227,59 @@ Deno.test("ResumableWebSocket with storage resumes the session of a reloaded pag
   await server.close();
 });
 
-Deno.test("ResumableWebSocket on a plain route falls back to a plain reconnecting socket, recovered: false at each reconnect", async () => {
-  const log = { messages: [] as string[], opens: 0 };
-  const app = new Hono().get(
-    "/plain",
-    upgradeWebSocket(() => ({
-      onOpen: (_e, ws) => ws.send(`hello ${++log.opens}`),
-      onMessage: (e) => void log.messages.push(e.data as string),
-    })),
-  );
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
-  const proxy = FaultProxy.start({ target: { port: server.addr.port } });
-  proxy.faults = false;
-  const socket = new ResumableWebSocket(`ws://127.0.0.1:${proxy.port}/plain`, FAST);
-  const received: unknown[] = [];
-  socket.onmessage = (e) => void received.push(e.data, e.topic);
-  const resumed: ResumedEvent[] = [];
-  socket.addEventListener("resumed", (e) => void resumed.push(e as ResumedEvent));
-  let errors = 0;
-  socket.onerror = () => void errors++;
-  await nextEvent(socket, "open");
-  assert.equal(socket.protocol, "");
-  assert.equal(socket.readyState, 1);
-  socket.send("live");
-  await waitFor(() => log.messages.length === 1 && received.length === 2, "a round trip");
-  assert.deepEqual(received, ["hello 1", undefined]);
-  for (let cut = 1; cut <= 2; cut++) {
-    proxy.refuse(true);
-    proxy.cutAll();
-    await nextEvent(socket, "reconnecting");
-    socket.send(`offline ${cut}`);
-    assert.ok(socket.bufferedAmount > 0, "queued while disconnected");
-    proxy.refuse(false);
-    await waitFor(() => resumed.length === cut, "the reconnect");
-    await waitFor(() => log.messages.length === cut + 1, "the queued message");
-  }
-  assert.deepEqual(log.messages, ["live", "offline 1", "offline 2"]);
-  assert.deepEqual(
-    resumed.map((e) => [e.recovered, e.session, e.topics]),
-    [[false, false, {}], [false, false, {}]],
-  );
-  await waitFor(() => received.length === 6, "each connection's greeting");
-  assert.deepEqual(received.filter((d) => d !== undefined), ["hello 1", "hello 2", "hello 3"]);
-  assert.equal(socket.bufferedAmount, 0);
-  assert.equal(errors, 0);
-  await closeClient(socket);
-  await proxy.close();
-  await server.shutdown();
-});
+// A plain route selects `edgesocket.plain`, offered after the resume
+// protocol; one with its own list selects nothing, which Deno's WebSocket
+// accepts (browsers fail such a handshake: hence the second offer).
+for (const [path, protocol] of [["/plain", "edgesocket.plain"], ["/none", ""]]) {
+  Deno.test(`ResumableWebSocket on a plain route that selects ${JSON.stringify(protocol)} falls back to a plain reconnecting socket, recovered: false at each reconnect`, async () => {
+    const log = { messages: [] as string[], opens: 0 };
+    const events = () => ({
+      onOpen: (_e: Event, ws: { send(data: string): void }) => ws.send(`hello ${++log.opens}`),
+      onMessage: (e: MessageEvent) => void log.messages.push(e.data as string),
+    });
+    const app = new Hono()
+      .get("/plain", upgradeWebSocket(events))
+      .get("/none", upgradeWebSocket(events, { protocols: [] }));
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+    const proxy = FaultProxy.start({ target: { port: server.addr.port } });
+    proxy.faults = false;
+    const socket = new ResumableWebSocket(`ws://127.0.0.1:${proxy.port}${path}`, FAST);
+    const received: unknown[] = [];
+    socket.onmessage = (e) => void received.push(e.data, e.topic);
+    const resumed: ResumedEvent[] = [];
+    socket.addEventListener("resumed", (e) => void resumed.push(e as ResumedEvent));
+    let errors = 0;
+    socket.onerror = () => void errors++;
+    await nextEvent(socket, "open");
+    assert.equal(socket.protocol, protocol);
+    assert.equal(socket.readyState, 1);
+    socket.send("live");
+    await waitFor(() => log.messages.length === 1 && received.length === 2, "a round trip");
+    assert.deepEqual(received, ["hello 1", undefined]);
+    for (let cut = 1; cut <= 2; cut++) {
+      proxy.refuse(true);
+      proxy.cutAll();
+      await nextEvent(socket, "reconnecting");
+      socket.send(`offline ${cut}`);
+      assert.ok(socket.bufferedAmount > 0, "queued while disconnected");
+      proxy.refuse(false);
+      await waitFor(() => resumed.length === cut, "the reconnect");
+      await waitFor(() => log.messages.length === cut + 1, "the queued message");
+    }
+    assert.deepEqual(log.messages, ["live", "offline 1", "offline 2"]);
+    assert.deepEqual(
+      resumed.map((e) => [e.recovered, e.session, e.topics]),
+      [[false, false, {}], [false, false, {}]],
+    );
+    await waitFor(() => received.length === 6, "each connection's greeting");
+    assert.deepEqual(received.filter((d) => d !== undefined), ["hello 1", "hello 2", "hello 3"]);
+    assert.equal(socket.bufferedAmount, 0);
+    assert.equal(errors, 0);
+    await closeClient(socket);
+    await proxy.close();
+    await server.shutdown();
+  });
+}
 
 Deno.test("ResumableWebSocket closes for good when the app ends the session", async () => {
   const server = startResumeServer();
