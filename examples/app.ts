@@ -2,8 +2,12 @@
  * The demo app: a chat with rooms, plus the echo routes, in one Hono app that
  * runs unchanged on Deno, Node, Bun and Workers.
  *
- * - `GET /` the chat page (or the login form), `POST /login`, `POST /logout`
- * - `GET /chat/:room` the chat's WebSocket; a signed cookie is required
+ * - `GET /` the chat page (or the login form), `POST /login`, `POST /logout`;
+ *   `/chat.js`, `/chat.css` and `/client.js` (the resumable client) for it
+ * - `GET /chat/:room` the chat's WebSocket; a signed cookie is required. A
+ *   client of `edgesocket.resume.v1` (the page's) resumes its session after
+ *   a drop and misses nothing of its room; a plain client gets the plain
+ *   frames
  * - `GET /echo`, `/foo`, `/bar` the echo app's WebSockets
  * - `GET /healthz` `{ ok: true, connections }`
  *
@@ -11,13 +15,21 @@
  */
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
-import { upgradeWebSocket, type WebSocketEvents } from "../mod.ts";
+import {
+  type MemoryHistoryStoreOptions,
+  RESUME_PROTOCOL,
+  type SessionStore,
+  upgradeWebSocket,
+  type WebSocketContext,
+  type WebSocketEvents,
+} from "../mod.ts";
+import { CLIENT_BUNDLE } from "./chat/client_bundle.ts";
 import { CHAT_SCRIPT } from "./chat/client_script.ts";
 import { ConnectionRegistry } from "./chat/connections.ts";
 import { CHAT_PAGE, renderLoginPage } from "./chat/page.ts";
-import { createChatMessage, parseClientMessage } from "./chat/protocol.ts";
+import { createChatMessage, parseClientFrame } from "./chat/protocol.ts";
 import { RateLimiter, type RateLimiterOptions } from "./chat/rate_limiter.ts";
-import type { RoomMember, Rooms } from "./chat/rooms.ts";
+import type { RoomMember, Rooms, RoomSocket } from "./chat/rooms.ts";
 import { TopicRooms } from "./chat/topic_rooms.ts";
 import { CHAT_CSS } from "./chat/style.ts";
 import { MAX_MESSAGE_SIZE } from "./echo.ts";
@@ -31,6 +43,12 @@ export interface ChatAppOptions {
   secret?: string;
   /** The room registry (default: on the process's topics and presence, which Redis may span). */
   rooms?: Rooms;
+  /**
+   * Bounds of the rooms' history in memory, what a resuming client is
+   * replayed from, where the topics have no history yet (the default
+   * registry's; default 1,000 events and 2 minutes per room).
+   */
+  replay?: MemoryHistoryStoreOptions;
   /** The open sockets, for `/healthz` and shutdown (default: a new one). */
   connections?: ConnectionRegistry;
   /** Messages one user may send (default 20 in 10 s). */
@@ -43,6 +61,13 @@ export interface ChatAppOptions {
    * brings its own: examples/chat/hibernating_chat.ts.
    */
   chatSocket?: MiddlewareHandler<ChatEnv>;
+  /**
+   * The chat route's resumable sessions, for clients that speak
+   * `edgesocket.resume.v1` (default: on, sessions in this process's memory,
+   * kept 2 minutes after a drop); `false` for a plain route. Which topics
+   * replay is the rooms' topics' history (see examples/chat/topic_rooms.ts).
+   */
+  resume?: { sessions?: SessionStore; retention?: number } | false;
 }
 
 /** The app's Hono environment. */
@@ -140,12 +165,15 @@ function isSameHost(origin: string, host: string): boolean {
  */
 class ChatMember implements RoomMember {
   readonly name: string;
+  readonly socket: RoomSocket | undefined;
   readonly #send: (frame: string) => void;
   #waiting: string[] | null = [];
 
-  constructor(name: string, send: (frame: string) => void) {
-    this.name = name;
-    this.#send = send;
+  constructor(ws: WebSocketContext<ChatConnection>) {
+    this.name = ws.data.user;
+    this.#send = (frame) => ws.send(frame);
+    // A resumable session subscribes itself: the room replays to it.
+    this.socket = ws.protocol === RESUME_PROTOCOL ? ws : undefined;
   }
 
   deliver(frame: string): void {
@@ -175,7 +203,7 @@ class ChatMember implements RoomMember {
  * ```
  */
 export function createApp(options: ChatAppOptions = {}): Hono<ChatEnv> {
-  const rooms = options.rooms ?? new TopicRooms();
+  const rooms = options.rooms ?? new TopicRooms({ replay: options.replay });
   const connections = options.connections ?? new ConnectionRegistry();
   const { limit = 20, window = 10_000 } = options.rateLimit ?? {};
   const limiter = new RateLimiter({ ...options.rateLimit, limit, window });
@@ -267,6 +295,10 @@ export function createApp(options: ChatAppOptions = {}): Hono<ChatEnv> {
     c.header("Content-Type", "text/javascript; charset=utf-8");
     return c.body(CHAT_SCRIPT);
   });
+  app.get("/client.js", (c) => {
+    c.header("Content-Type", "text/javascript; charset=utf-8");
+    return c.body(CLIENT_BUNDLE);
+  });
   app.get("/chat.css", (c) => {
     c.header("Content-Type", "text/css; charset=utf-8");
     return c.body(CHAT_CSS);
@@ -317,28 +349,41 @@ export function createApp(options: ChatAppOptions = {}): Hono<ChatEnv> {
       await next();
     },
     options.chatSocket ?? upgradeWebSocket<ChatConnection, ChatEnv>((c) => {
-      // This socket's place in its room, once it has joined.
+      // This socket's (or resumable session's) place in its room, once joined.
       let member: ChatMember | undefined;
       let joined: Promise<void> = Promise.resolve();
+      const enter = (ws: WebSocketContext<ChatConnection>) => {
+        const { user, room } = ws.data;
+        const self = member = new ChatMember(ws);
+        joined = (async () => {
+          const { online, history, arrived } = await rooms.join(room, self);
+          self.start(JSON.stringify({ type: "welcome", room, you: user, online, history }));
+          if (arrived) {
+            await rooms.broadcast(room, { type: "join", name: user, online }, { except: self });
+          }
+        })();
+        return joined;
+      };
       return track(c.req.path, c.get("user"), {
-        onOpen(_event, ws) {
-          const { user, room } = ws.data;
-          const self = member = new ChatMember(user, (frame) => ws.send(frame));
-          joined = (async () => {
-            const { online, history, arrived } = await rooms.join(room, self);
-            self.start(JSON.stringify({ type: "welcome", room, you: user, online, history }));
-            if (arrived) {
-              await rooms.broadcast(room, { type: "join", name: user, online }, { except: self });
-            }
-          })();
-          return joined;
-        },
+        onOpen: (_event, ws) => enter(ws),
         async onMessage(event, ws) {
+          // A session resumed here from another process: onOpen ran there.
+          const entered = !member;
+          if (entered) enter(ws);
           await joined;
           const { user, room } = ws.data;
           const refuse = (error: string) => ws.send(JSON.stringify({ type: "error", error }));
-          const parsed = parseClientMessage(event.data);
+          const parsed = parseClientFrame(event.data);
           if ("error" in parsed) return refuse(parsed.error);
+          if (parsed.type === "sync") {
+            // What history could not replay: the room's state again.
+            if (entered) return; // the welcome just went out
+            if (!limiter.take(`\0sync ${user}`)) {
+              return refuse(`Too many sync requests: at most ${limit} in ${window / 1000} seconds`);
+            }
+            const { online, history } = await rooms.join(room, member!);
+            return ws.send(JSON.stringify({ type: "welcome", room, you: user, online, history }));
+          }
           if (!limiter.take(user)) {
             return refuse(`Too many messages: at most ${limit} in ${window / 1000} seconds`);
           }
@@ -356,6 +401,13 @@ export function createApp(options: ChatAppOptions = {}): Hono<ChatEnv> {
     }, {
       data: (c) => ({ user: c.get("user"), room: c.req.param("room")! }),
       maxMessageSize: MAX_FRAME,
+      resume: options.resume === false ? undefined : {
+        // The logged-in user: a token never resumes another user's session.
+        identify: (c) => c.get("user"),
+        sessions: options.resume?.sessions,
+        retention: options.resume?.retention,
+        pubsub: rooms instanceof TopicRooms ? rooms.pubsub : undefined,
+      },
     }),
   );
 

@@ -1,6 +1,7 @@
 /**
  * The demo app on Node 20, the sockets driven by the codec:
- * `deno task serve:node` (PORT, default 8000; HOST; SECRET). On SIGINT or
+ * `deno task serve:node` (PORT, default 8000; HOST; SECRET; REDIS_URL;
+ * HISTORY_ENTRIES). On SIGINT or
  * SIGTERM every client gets 1001 (Going Away) before the process exits.
  */
 import process from "node:process";
@@ -10,12 +11,16 @@ import { ConnectionRegistry } from "./chat/connections.ts";
 import { createGracefulShutdown } from "./chat/graceful_shutdown.ts";
 import { useRedisFromEnv } from "./chat/redis_from_env.ts";
 
-const topics = useRedisFromEnv(process.env.REDIS_URL);
+// HISTORY_ENTRIES: events kept per room for resuming pages (default 1,000).
+const historyEntries = Number(process.env.HISTORY_ENTRIES) || undefined;
+const stores = useRedisFromEnv(process.env.REDIS_URL, { historyEntries });
 
 const connections = new ConnectionRegistry();
 const app = createApp({
   secret: process.env.SECRET || createRandomSecret(),
   connections,
+  replay: { maxEntries: historyEntries },
+  resume: { sessions: stores.sessions },
 });
 
 const server = serve({
@@ -24,7 +29,7 @@ const server = serve({
   hostname: process.env.HOST,
 }, (info) => {
   console.log(
-    `edgesocket chat on Node ${process.version}: listening ${info.port} (http://localhost:${info.port}/), ${topics}`,
+    `edgesocket chat on Node ${process.version}: listening ${info.port} (http://localhost:${info.port}/), ${stores.summary}`,
   );
 });
 

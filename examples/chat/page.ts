@@ -75,7 +75,11 @@ ${room}
 `;
 }
 
-/** The chat page; `/chat.js` does the rest. */
+/**
+ * The chat page; `/chat.js` does the rest, over `/client.js`. `#status`
+ * says where the connection is, in `data-state`: `connecting`, `live`,
+ * `reconnecting` or `closed`.
+ */
 export const CHAT_PAGE: string = `${HEAD}
 <body class="chat">
 <header>
@@ -87,7 +91,7 @@ export const CHAT_PAGE: string = `${HEAD}
 </form>
 <form method="post" action="/logout"><button type="submit">Log out</button></form>
 </header>
-<p id="status" role="status" class="connecting">Connecting…</p>
+<p id="status" role="status" class="connecting" data-state="connecting">Connecting…</p>
 <main>
 <section aria-labelledby="room-title">
 <h2 id="room-title"></h2>

@@ -1,7 +1,9 @@
 /**
  * The chat's wire format: JSON text frames, one event each. The client sends
- * `message`; the server sends `welcome`, `message`, `join`, `leave` and
- * `error`.
+ * `message`, and `sync` to have its room's state again; the server sends
+ * `welcome`, `message`, `join`, `leave` and `error`. A client of the resume
+ * protocol (`edgesocket.resume.v1`) gets and sends the same JSON as the
+ * payloads of that protocol's frames.
  */
 
 /** A chat message as the server stamps and stores it. */
@@ -56,11 +58,21 @@ export interface ClientMessage {
   text: string;
 }
 
+/**
+ * `{"type":"sync"}`: the client missed what history could not replay; the
+ * server answers with a new welcome (who is online, the last messages).
+ */
+export interface SyncRequest {
+  type: "sync";
+}
+
 /** The longest text a message may carry, in characters (code points). */
 export const MAX_TEXT_LENGTH = 2000;
 
+const MESSAGE_SHAPE = 'Expected {"type":"message","text":"…"}';
+
 /**
- * Parses a frame from a client.
+ * Parses a frame from a client: a message (a sync request is refused).
  *
  * @param data The frame's data.
  * @returns The message, or the reason to refuse it.
@@ -72,6 +84,25 @@ export const MAX_TEXT_LENGTH = 2000;
  * ```
  */
 export function parseClientMessage(data: unknown): ClientMessage | { error: string } {
+  const parsed = parseClientFrame(data);
+  return parsed.type === "sync" ? { error: MESSAGE_SHAPE } : parsed;
+}
+
+/**
+ * Parses a frame from a client: a message or a sync request.
+ *
+ * @param data The frame's data.
+ * @returns The message or request, or the reason to refuse it.
+ *
+ * @example
+ * ```ts
+ * import { parseClientFrame } from "./protocol.ts";
+ * console.log(parseClientFrame('{"type":"sync"}')); // { type: "sync" }
+ * ```
+ */
+export function parseClientFrame(
+  data: unknown,
+): ClientMessage | SyncRequest | { type?: undefined; error: string } {
   if (typeof data !== "string") return { error: "Expected a JSON text frame" };
   let value: unknown;
   try {
@@ -79,9 +110,10 @@ export function parseClientMessage(data: unknown): ClientMessage | { error: stri
   } catch {
     return { error: "Expected JSON" };
   }
-  const event = value as Partial<ClientMessage> | null;
+  const event = value as Partial<ClientMessage | SyncRequest> | null;
+  if (event?.type === "sync") return { type: "sync" };
   if (event?.type !== "message" || typeof event.text !== "string") {
-    return { error: 'Expected {"type":"message","text":"…"}' };
+    return { error: MESSAGE_SHAPE };
   }
   const text = event.text;
   if (text.trim() === "") return { error: "Message is empty" };

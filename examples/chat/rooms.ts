@@ -17,6 +17,23 @@ export interface RoomMember {
    * @param frame One JSON text frame.
    */
   deliver(frame: string): void;
+  /**
+   * The member's own socket, for a registry on topics to subscribe to the
+   * room (a resumable session's `ws`: what the room publishes then reaches
+   * it numbered, and replays after a reconnect). Registries that have no
+   * topics ({@linkcode MemoryRooms}) deliver through `deliver()` anyway.
+   */
+  readonly socket?: RoomSocket;
+}
+
+/** What a registry on topics needs of a member's socket: the handlers' `ws` has it. */
+export interface RoomSocket {
+  /** Subscribes to the room's topic. */
+  subscribe(topic: string): void;
+  /** Unsubscribes. */
+  unsubscribe(topic: string): void;
+  /** Publishes to the topic's other subscribers; returns how many. */
+  publish(topic: string, data: string): number;
 }
 
 /** What a member finds when it joins. */

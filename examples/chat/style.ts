@@ -39,6 +39,8 @@ section { display: flex; flex-direction: column; min-height: 0; }
 #messages .from { font-weight: 600; }
 #messages .notice { color: var(--muted); font-style: italic; }
 #messages .notice.error { color: var(--bad); font-style: normal; }
+#messages .notice.gap { color: var(--warn); font-style: normal; }
+#messages .pending { opacity: .55; }
 #send-form { display: flex; gap: .5rem; margin-top: .5rem; }
 #text { flex: 1; }
 #online { list-style: none; margin: 0; padding: 0; }

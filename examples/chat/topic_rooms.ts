@@ -15,13 +15,24 @@
  * only) announces the leave of each name that is gone. Two last sockets of
  * one name closing at the same moment on two processes may both announce it.
  *
- * Each process keeps a room's history by listening to the room's topic, so
- * it holds what the other processes publish from the moment this one has the
- * room open: Redis relays messages, it does not store them.
+ * Each process keeps a room's last messages (the welcome's `history`) by
+ * listening to the room's topic, so it holds what the other processes
+ * publish from the moment this one has the room open.
+ *
+ * The rooms' topics are resumable: every event published to a room is
+ * numbered by the topics' history (`PubSub.useHistory()`: Redis Streams
+ * with `REDIS_URL`, else this process's memory, which the registry sets at
+ * its first use when the topics have no history yet). A member that brings its own
+ * `socket` (a resumable session's `ws`) is subscribed itself, so a client
+ * that comes back gets what it missed once and in order, or is told
+ * `recovered: false`; other members get frames through `deliver()`, after
+ * their welcome, as before.
  */
 import {
   defaultPresence,
   defaultPubSub,
+  MemoryHistoryStore,
+  type MemoryHistoryStoreOptions,
   Presence,
   type PresenceList,
   type PresenceMember,
@@ -37,6 +48,7 @@ import {
   openRoom,
   type RoomMember,
   type Rooms,
+  type RoomSocket,
 } from "./rooms.ts";
 import type { ChatMessage, ServerEvent } from "./protocol.ts";
 
@@ -53,14 +65,38 @@ export interface TopicRoomsOptions {
   historySize?: number;
   /** Rooms kept with no local member, history and all (default 1,000). */
   maxIdleRooms?: number;
+  /**
+   * Bounds of the in-memory history the registry gives the rooms' topics,
+   * at its first use, when `pubsub` has none yet (default: `MemoryHistoryStore`'s, 1,000
+   * events and 2 minutes per room). A client away for longer is told
+   * `recovered: false`.
+   */
+  replay?: MemoryHistoryStoreOptions;
+}
+
+/** The topic prefix of the rooms. */
+const PREFIX = "chat:";
+
+/**
+ * Whether a topic is a chat room's: what `useHistory()` makes resumable.
+ *
+ * @param topic A topic.
+ * @returns `true` for `chat:<room>`.
+ *
+ * @example
+ * ```ts
+ * import { isRoomTopic } from "./topic_rooms.ts";
+ * console.log(isRoomTopic("chat:lobby")); // true
+ * ```
+ */
+export function isRoomTopic(topic: string): boolean {
+  return topic.startsWith(PREFIX);
 }
 
 // A chat socket as topics and presence see it: it hands frames to the member.
-class MemberSubscriber implements Subscriber, PresenceSocket {
+class MemberSubscriber implements Subscriber, PresenceSocket, RoomSocket {
   readonly topics: Set<string> = new Set();
   readonly bufferedAmount = 0;
-  /** Its presence member id, once joined. */
-  id = "";
   readonly #member: RoomMember;
   readonly #pubsub: PubSub;
   constructor(member: RoomMember, pubsub: PubSub) {
@@ -81,14 +117,24 @@ class MemberSubscriber implements Subscriber, PresenceSocket {
   unsubscribe(topic: string): void {
     this.#pubsub.unsubscribe(this, topic);
   }
+  publish(topic: string, data: string): number {
+    return this.#pubsub.publish(topic, data, this);
+  }
+}
+
+// A member in a room: the socket presence knows it by (its subscriber, or
+// its own resumable socket) and its presence id.
+interface Membership {
+  socket: RoomSocket;
+  id: string;
 }
 
 // One room as this process sees it: its members here, and what it heard.
 class TopicRoom implements Subscriber {
   readonly topics: Set<string> = new Set();
   readonly bufferedAmount = 0;
-  /** Local members and their subscribers. */
-  readonly members = new Map<RoomMember, MemberSubscriber>();
+  /** Local members and their sockets. */
+  readonly members = new Map<RoomMember, Membership>();
   /** Presence ids of the local members: their leaves are announced by `leave()`. */
   readonly ownIds = new Set<string>();
   /** Names whose members this process swept, not announced yet. */
@@ -150,6 +196,7 @@ export class TopicRooms implements Rooms {
   readonly #presence: Presence;
   readonly #historySize: number;
   readonly #maxIdleRooms: number;
+  readonly #replay: MemoryHistoryStoreOptions | undefined;
 
   /**
    * Creates the registry.
@@ -162,25 +209,42 @@ export class TopicRooms implements Rooms {
       (options.pubsub ? new Presence({ pubsub: options.pubsub }) : defaultPresence);
     this.#historySize = options.historySize ?? 50;
     this.#maxIdleRooms = options.maxIdleRooms ?? 1000;
+    this.#replay = options.replay;
+  }
+
+  // The rooms' topics get their history at the first use, not at
+  // construction: an entry point may set another one after importing a
+  // module that made a registry (app.ts's default app).
+  #useReplay(): void {
+    if (this.#pubsub.history) return;
+    this.#pubsub.useHistory(new MemoryHistoryStore(this.#replay), { topics: isRoomTopic });
+  }
+
+  /** The topics the rooms are on: a member's `socket` must be on them too. */
+  get pubsub(): PubSub {
+    return this.#pubsub;
   }
 
   join(name: string, member: RoomMember): Promise<JoinResult> {
+    this.#useReplay();
     const room = this.#open(name);
     const topic = topicOf(name);
     return room.serialize(async () => {
-      let subscriber = room.members.get(member);
+      let membership = room.members.get(member);
       let arrived = false;
-      if (!subscriber) {
-        subscriber = new MemberSubscriber(member, this.#pubsub);
-        room.members.set(member, subscriber);
-        const joined = await this.#presence.join(subscriber, topic, { name: member.name });
-        subscriber.id = joined.id;
+      if (!membership) {
+        const socket = member.socket ?? new MemberSubscriber(member, this.#pubsub);
+        membership = { socket, id: "" };
+        room.members.set(member, membership);
+        // Joining subscribes the socket: a resumable one gets the room numbered.
+        const joined = await this.#presence.join(socket, topic, { name: member.name });
+        membership.id = joined.id;
         room.ownIds.add(joined.id);
         arrived = true;
       }
       const list = await this.#presence.list(topic);
       const oldest = list.find((m) => nameOf(m) === member.name);
-      if (oldest) arrived &&= oldest.id === subscriber.id;
+      if (oldest) arrived &&= oldest.id === membership.id;
       const online = namesOf(list);
       // A capped list may not reach this socket.
       if (!online.includes(member.name)) online.push(member.name);
@@ -193,23 +257,26 @@ export class TopicRooms implements Rooms {
     const topic = topicOf(name);
     if (!room) return Promise.resolve({ online: [], departed: false });
     return room.serialize(async () => {
-      const subscriber = room.members.get(member);
-      if (!subscriber) {
+      const membership = room.members.get(member);
+      if (!membership) {
         return { online: namesOf(await this.#presence.list(topic)), departed: false };
       }
       room.members.delete(member);
-      await this.#presence.leave(subscriber, topic);
-      room.ownIds.delete(subscriber.id);
-      this.#pubsub.unsubscribe(subscriber, topic);
+      await this.#presence.leave(membership.socket, topic);
+      room.ownIds.delete(membership.id);
+      membership.socket.unsubscribe(topic);
       const online = namesOf(await this.#presence.list(topic));
       return { online, departed: !online.includes(member.name) };
     });
   }
 
   broadcast(name: string, event: ServerEvent, options: BroadcastOptions = {}): Promise<void> {
-    const room = this.#rooms.get(name);
-    const except = options.except ? room?.members.get(options.except) : undefined;
-    this.#pubsub.publish(topicOf(name), JSON.stringify(event), except);
+    this.#useReplay();
+    const except = options.except && this.#rooms.get(name)?.members.get(options.except);
+    const frame = JSON.stringify(event);
+    // From the skipped member's socket: a resumable one gets the position only.
+    if (except) except.socket.publish(topicOf(name), frame);
+    else this.#pubsub.publish(topicOf(name), frame);
     return Promise.resolve();
   }
 
@@ -257,5 +324,5 @@ export class TopicRooms implements Rooms {
 }
 
 function topicOf(room: string): string {
-  return `chat:${room}`;
+  return PREFIX + room;
 }

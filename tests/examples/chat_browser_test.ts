@@ -210,7 +210,9 @@ for (const target of TARGETS) {
           await ada.waitForFunction(
             () => document.getElementById("status")?.className === "offline",
           );
-          assert.ok(await ada.isDisabled("#text"), "no typing into a dead socket");
+          // Typed while the server is down: queued, and sent once it is back.
+          assert.ok(!await ada.isDisabled("#text"), "typing goes on while offline");
+          await say(ada, "typed while the server was down");
           server = await target.start({ port, secret: TEST_SECRET });
           await ada.waitForFunction(
             (room) => document.getElementById("status")?.textContent === `Reconnected to #${room}`,
@@ -227,6 +229,7 @@ for (const target of TARGETS) {
           assert.ok(statuses.some((s) => s.startsWith("Reconnecting")), statuses.join("\n"));
           // What was on screen stays; the new server works.
           await seeMessage(ada, "ada", "hello from ada");
+          await seeMessage(ada, "ada", "typed while the server was down");
           await say(ada, "back again");
           await seeMessage(ada, "ada", "back again");
           assert.deepEqual(await onlineNames(ada), ["ada"]);
