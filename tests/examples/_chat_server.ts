@@ -20,6 +20,8 @@ export interface ChatServerOptions {
   secret?: string;
   /** `REDIS_URL`: the topics on Redis (default: none). */
   redisUrl?: string;
+  /** More of the server's environment (`HISTORY_ENTRIES`, say), on Deno and Node. */
+  env?: Record<string, string>;
 }
 
 /** The secret the tests sign with unless told otherwise. */
@@ -40,6 +42,7 @@ export async function startChatDeno(options: ChatServerOptions = {}): Promise<Se
       HOST: "127.0.0.1",
       SECRET: options.secret ?? TEST_SECRET,
       ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
+      ...options.env,
     },
   });
 }
@@ -56,6 +59,7 @@ export async function startChatNode(options: ChatServerOptions = {}): Promise<Se
     HOST: "127.0.0.1",
     SECRET: options.secret ?? TEST_SECRET,
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
+    ...options.env,
   });
 }
 
