@@ -13,6 +13,7 @@
 import assert from "node:assert/strict";
 import { ResumableWebSocket } from "../../src/client/mod.ts";
 import { FaultProxy } from "../_util/fault_proxy.ts";
+import { within } from "../parity/_ws_client.ts";
 import {
   BIN,
   bundleForNode,
@@ -70,7 +71,7 @@ function denoClient(url: string): Driver {
       clearInterval(pump);
       const closed = new Promise((resolve) => socket.addEventListener("close", resolve));
       socket.close();
-      await closed;
+      await within(closed, "the client's close", 30_000);
       return received;
     },
     async stop() {
@@ -102,7 +103,15 @@ async function nodeClient(url: string): Promise<Driver> {
   let open: () => void = () => {};
   const opened = new Promise<void>((resolve) => (open = resolve));
   let done: () => void = () => {};
-  const isDone = new Promise<void>((resolve) => (done = resolve));
+  let failed: (error: Error) => void = () => {};
+  const isDone = new Promise<void>((resolve, reject) => {
+    done = resolve;
+    failed = reject;
+  });
+  // A client that exits without its report fails the run instead of hanging it.
+  child.status.then((status) => {
+    if (!result) failed(new Error(`The Node client exited (${status.code}) before finishing`));
+  });
   (async () => {
     let buffer = "";
     for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
@@ -133,7 +142,7 @@ async function nodeClient(url: string): Promise<Driver> {
     },
     async finish() {
       await writer.write(encoder.encode("finish\n"));
-      await isDone;
+      await within(isDone, "the Node client's report", 30_000);
       await writer.close().catch(() => {});
       await child.status;
       return result!;
@@ -185,7 +194,7 @@ async function runThroughCuts(
   try {
     driver = client === "deno" ? denoClient(url) : await nodeClient(url);
     // Publications count from the subscription, made when the session starts.
-    await driver.opened;
+    await within(driver.opened, `${run}: the first welcome`, 30_000);
     let published = 0;
     let serverReceived = 0;
     const deadline = Date.now() + 240_000;
@@ -236,31 +245,34 @@ async function runThroughCuts(
 }
 
 const options = { sanitizeOps: false, sanitizeResources: false };
+// Whatever hangs, a run ends (and fails) within this: the transfer itself has
+// its own 240 s deadline.
+const RUN_LIMIT = 300_000;
 
 Deno.test({
   name:
     "10,000 each way through 100+ cuts: Node 20 (codec) server, Deno client: 0 lost, 0 duplicated, 0 reordered",
   ...options,
-  fn: () => runThroughCuts("node", "deno", 11),
+  fn: () => within(runThroughCuts("node", "deno", 11), "a run through cuts", RUN_LIMIT),
 });
 
 Deno.test({
   name:
     "10,000 each way through 100+ cuts: Deno native server, Deno client: 0 lost, 0 duplicated, 0 reordered",
   ...options,
-  fn: () => runThroughCuts("deno", "deno", 12),
+  fn: () => within(runThroughCuts("deno", "deno", 12), "a run through cuts", RUN_LIMIT),
 });
 
 Deno.test({
   name:
     "10,000 each way through 100+ cuts: Node 20 server, Node 20 client with ws: 0 lost, 0 duplicated, 0 reordered",
   ...options,
-  fn: () => runThroughCuts("node", "node-ws", 13),
+  fn: () => within(runThroughCuts("node", "node-ws", 13), "a run through cuts", RUN_LIMIT),
 });
 
 Deno.test({
   name:
     "10,000 each way through 100+ cuts: Bun server, Deno client: 0 lost, 0 duplicated, 0 reordered",
   ...options,
-  fn: () => runThroughCuts("bun", "deno", 14),
+  fn: () => within(runThroughCuts("bun", "deno", 14), "a run through cuts", RUN_LIMIT),
 });
