@@ -8,7 +8,7 @@
  * - 1,000 subscribers of one topic, 500 publications of 64 bytes published
  *   at once, until every subscriber has all of them: deliveries per second
  *   on a resumable route and topic (in-memory history) against a plain
- *   route and topic; target ≥ 0.85×;
+ *   route and topic, the fastest of three bursts; target ≥ 0.85×;
  * - the same with the history on Redis Streams (a local redis-server, each
  *   publication an `XADD` in a Lua script, pipelined) against the
  *   in-memory history; target ≥ 0.5×;
@@ -41,6 +41,7 @@ import { type GroupContext, recordSample, runStandalone } from "./_group.ts";
 const SUBSCRIBERS = 1000;
 const PUBLICATIONS = 500;
 const MISSED = 1000;
+const BURSTS = 3;
 const PAYLOAD = "x".repeat(64);
 
 function createApp(): Hono {
@@ -108,13 +109,17 @@ async function measureFanOut(
   await new Promise((resolve) => setTimeout(resolve, 50));
   publish(topic, PAYLOAD);
   await until(() => peers.every((p) => p.count >= 1), "the warm-up");
-  const total = SUBSCRIBERS * (PUBLICATIONS + 1);
-  let delivered = () => peers.reduce((sum, p) => sum + p.count, 0);
-  const started = performance.now();
-  for (let i = 0; i < PUBLICATIONS; i++) publish(topic, PAYLOAD);
-  await until(() => delivered() >= total, "every delivery");
-  const seconds = (performance.now() - started) / 1000;
-  delivered = () => 0;
+  const delivered = () => peers.reduce((sum, p) => sum + p.count, 0);
+  // The fastest of a few bursts: the one other programs on the machine
+  // disturbed least.
+  let seconds = Infinity;
+  for (let burst = 1; burst <= BURSTS; burst++) {
+    const total = SUBSCRIBERS * (PUBLICATIONS * burst + 1);
+    const started = performance.now();
+    for (let i = 0; i < PUBLICATIONS; i++) publish(topic, PAYLOAD);
+    await until(() => delivered() >= total, "every delivery");
+    seconds = Math.min(seconds, (performance.now() - started) / 1000);
+  }
   for (const peer of peers) peer.client.close(1000);
   await Promise.all(peers.map((p) => p.client.closed));
   defaultPubSub.useHistory(undefined);
@@ -166,7 +171,8 @@ async function measureCatchUp(app: Hono, history: HistoryStore, topic: string): 
  */
 export function createResumeFigures(): Figure[] {
   const how = `in process, the codec at both ends over in-memory pipes; ${SUBSCRIBERS} ` +
-    `subscribers, ${PUBLICATIONS} publications of 64 B published at once, until all are delivered`;
+    `subscribers, ${PUBLICATIONS} publications of 64 B published at once, until all are delivered; ` +
+    `the fastest of ${BURSTS} such bursts on the same connections`;
   return [
     {
       id: "resume-fanout",
