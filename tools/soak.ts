@@ -124,6 +124,8 @@ export interface BroadcastResult {
   held: number;
   /** Handshakes that failed, and the first distinct reasons (from the load generator). */
   failed: number;
+  /** Connections not tried: the load generator gave up after 512 failures in a row. */
+  notAttempted: number;
   failures: string[];
   /** Seconds to open them all, and the rate. */
   openSeconds: number;
@@ -179,6 +181,7 @@ const FAILED_BROADCAST: BroadcastResult = {
   opened: 0,
   held: 0,
   failed: 0,
+  notAttempted: 0,
   failures: [],
   openSeconds: NaN,
   handshakesPerSecond: NaN,
@@ -435,7 +438,10 @@ async function soakBroadcast(
           "source-first": sourceFirst,
           // 256 handshakes in flight in all: under Node's listen backlog (511).
           concurrency: Math.max(16, Math.floor(256 / processes)),
-          "open-timeout": 15_000,
+          // A server that stopped accepting would hold each handshake left
+          // for the whole timeout: stop after 512 failures in a row.
+          "open-timeout": 10_000,
+          "give-up": 512,
           budget: 3600,
         }, { cpu: options.pin ? 1 : undefined, stdin: true }),
       );
@@ -459,6 +465,7 @@ async function soakBroadcast(
     const openSeconds = Math.max(...opened.map((o) => o.seconds as number));
     const openedCount = opened.reduce((t, o) => t + (o.opened as number), 0);
     const failed = opened.reduce((t, o) => t + (o.failed as number), 0);
+    const notAttempted = opened.reduce((t, o) => t + (o.notAttempted as number), 0);
     const failures = mergeErrorKinds(opened.flatMap((o) => o.errorKinds as string[]));
     const openCpu = Math.max(...opened.map((o) => (o.clientCpuSeconds as number) / openSeconds));
     await sleep(1000);
@@ -472,6 +479,7 @@ async function soakBroadcast(
         connections: n,
         opened: openedCount,
         failed,
+        notAttempted,
         failures,
         openSeconds,
         handshakesPerSecond: openedCount / openSeconds,
@@ -489,7 +497,8 @@ async function soakBroadcast(
       `${fmt(openedCount)} open in ${openSeconds.toFixed(1)} s ` +
         `(${fmt(openedCount / openSeconds)}/s), ${fmt((rssOpen - rssBefore) / openedCount)} B ` +
         `RSS per connection 1 s after (no GC), ${fmt((after.rss - before.rss) / openedCount)} ` +
-        `B after a GC${failed ? `; ${fmt(failed)} failed: ${failures.join("; ")}` : ""}`,
+        `B after a GC${failed ? `; ${fmt(failed)} failed: ${failures.join("; ")}` : ""}` +
+        `${notAttempted ? `; ${fmt(notAttempted)} not attempted` : ""}`,
     );
 
     // Subscribing may finish after the 101 (the runtime's open event): a
@@ -552,6 +561,7 @@ async function soakBroadcast(
       opened: openedCount,
       held: total("open"),
       failed,
+      notAttempted,
       failures,
       openSeconds,
       handshakesPerSecond: openedCount / openSeconds,
@@ -856,6 +866,12 @@ export function renderSoakReport(results: SoakResult[], header: string[]): strin
     const first = cols[0].b;
     const rows: Row<B>[] = [
       ["connections held", ({ b }) => `${format(b.held)} of ${format(b.connections)}`, 0, ""],
+      [
+        "not attempted (after 512 failures in a row)",
+        ({ b }) => b.notAttempted,
+        0,
+        "",
+      ],
       [
         "failed handshakes (why)",
         ({ b }) => b.failed ? `${format(b.failed)}: ${b.failures.slice(0, 2).join("; ")}` : "0",

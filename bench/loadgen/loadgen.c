@@ -19,10 +19,12 @@
 //   handshake  --concurrency [--warmup --duration]
 //              --concurrency at a time: connect, upgrade, send a close frame,
 //              wait for the server's end; counts upgrades per second.
-//   connect    --count [--concurrency]
+//   connect    --count [--concurrency --open-timeout=MS --give-up=N]
 //              stdin: "warm K" opens K and closes them (prints "warm"),
 //              "open" opens --count (prints "opened"), "close" closes them
-//              all with 1000 (prints "closed"); EOF exits.
+//              all with 1000 (prints "closed"); EOF exits. A handshake
+//              not done in --open-timeout ms (15,000) fails; after --give-up
+//              failures in a row the rest are not attempted ("notAttempted").
 //   listen     --count [--concurrency --publisher=1 --publish-path --size]
 //              connect's commands, and every message received is a
 //              broadcast: sequence number (u64 LE at 0) and send time (u64 LE
@@ -471,6 +473,7 @@ static int target_count, concurrency, warm_left, warm_open;
 static int next_to_open, opening, open_now;
 static double open_started;
 static int open_requested, open_reported;
+static int failed_in_a_row, give_up, not_attempted;
 static double stdin_cpu_mark, stdin_wall_mark;
 static int close_requested;
 static Conn *publisher;
@@ -783,6 +786,7 @@ static void mode_on_open(Conn *c) {
   } else if (c->role == ROLE_MAIN) {
     opening--;
     open_now++;
+    failed_in_a_row = 0;
     open_next();
   }
 }
@@ -804,6 +808,7 @@ static void mode_on_closed(Conn *c, int was_open) {
       if (c->got_any) got_any_count--;
     } else {
       opening--;
+      failed_in_a_row++;
       open_next();
     }
   } else if (c->role == ROLE_PUBLISHER) {
@@ -819,11 +824,19 @@ static void start_next_handshake(Conn *c) {
 }
 
 // Opens main connections up to --concurrency at a time.
+// Opens main connections up to --concurrency at a time, until --give-up
+// handshakes in a row have failed: a server that stopped accepting (out of
+// descriptors, say) would otherwise cost --open-timeout per connection left.
 static void open_next(void) {
+  if (failed_in_a_row >= give_up && next_to_open < target_count) {
+    not_attempted = target_count - next_to_open;
+    next_to_open = target_count;
+  }
   while (open_requested && opening < concurrency && next_to_open < target_count) {
     Conn *c = &conns[next_to_open++];
     if (conn_start(c, ROLE_MAIN) < 0) {
       failed_total++;
+      failed_in_a_row++;
       continue;
     }
     opening++;
@@ -831,10 +844,10 @@ static void open_next(void) {
   if (open_requested && !open_reported && opening == 0 && next_to_open == target_count) {
     open_reported = 1;
     double seconds = (now_ms() - open_started) / 1000;
-    printf("opened {\"opened\":%d,\"failed\":%llu,\"seconds\":%.3f,\"rate\":%.1f,\"sources\":%d,"
-           "\"sourceFirst\":%d,\"clientCpuSeconds\":%.3f,",
-           open_now, (unsigned long long)failed_total, seconds, open_now / seconds, sources,
-           source_first, self_cpu_seconds() - stdin_cpu_mark);
+    printf("opened {\"opened\":%d,\"failed\":%llu,\"notAttempted\":%d,\"seconds\":%.3f,"
+           "\"rate\":%.1f,\"sources\":%d,\"sourceFirst\":%d,\"clientCpuSeconds\":%.3f,",
+           open_now, (unsigned long long)failed_total, not_attempted, seconds, open_now / seconds,
+           sources, source_first, self_cpu_seconds() - stdin_cpu_mark);
     print_errors();
     printf("}\n");
     fflush(stdout);
@@ -1012,6 +1025,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < conn_cap; i++) conns[i].fd = -1;
   epfd = epoll_create1(EPOLL_CLOEXEC);
   concurrency = (int)flag_num("concurrency", 256);
+  give_up = (int)flag_num("give-up", 1000000000);
   publish_size = (size_t)flag_num("size", 64);
   if (mode == M_LISTEN && publish_size < 16) die("--size must be at least 16 in listen mode");
 
