@@ -927,8 +927,8 @@ export function renderSoakReport(results: SoakResult[], header: string[]): strin
     ];
     lines.push(
       "",
-      `### Broadcast: ${format(first.connections)} connections held, ${first.publishes} ` +
-        "publishes to all of them",
+      `### Broadcast: ${format(first.connections)} connections asked for, ${first.publishes} ` +
+        "publishes to all those held",
       "",
       `The C epoll load generator (bench/loadgen/loadgen.c), ${first.loadgenProcesses} ` +
         `process(es) from ${first.sources} loopback source address(es); every connection ` +
