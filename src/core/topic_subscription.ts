@@ -12,6 +12,8 @@ export interface SubscriptionOwner {
   publication(subscription: TopicSubscription, publication: Publication): void;
   /** A message on a topic without history. */
   topicMessage(topic: string, data: SendData): void;
+  /** The handlers' `ws` of the session. */
+  readonly context?: unknown;
 }
 
 /**
@@ -56,6 +58,14 @@ export class TopicSubscription implements Subscriber {
   /** The session's id, which `TopicHistory` keeps with what it publishes. */
   get resumeOrigin(): string {
     return this.owner.id;
+  }
+
+  /**
+   * The session's `ws`: what `PubSub.onLeave()` listeners (presence) know
+   * the member by, as for a plain socket's session.
+   */
+  get context(): unknown {
+    return this.owner.context;
   }
 
   /** Never over a high-water mark: see the class's note. */
