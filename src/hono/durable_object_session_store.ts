@@ -207,6 +207,39 @@ export class DurableObjectSessionStore implements SessionStore {
   }
 
   /**
+   * Takes out the records of sessions whose wait for their client ran out
+   * (`expires` passed): each is deleted and returned once, so that the
+   * object can run their `onClose`, which no timer ran for them (a
+   * hibernating object keeps none).
+   *
+   * @param limit The most to take (default 100).
+   * @returns The records, the longest expired first.
+   */
+  takeExpired(limit = 100): ResumeSessionRecord[] {
+    return this.#run(() => {
+      const now = this.#now();
+      const taken: ResumeSessionRecord[] = [];
+      // Connected records (no `expires`) past connectedTtl are left to the sweep.
+      const rows = this.#rows(
+        `SELECT key, record FROM ${this.#table} WHERE until <= ? ORDER BY until LIMIT ?`,
+        now,
+        Math.max(1, Math.floor(limit)),
+      );
+      for (const row of rows) {
+        let record: ResumeSessionRecord | undefined;
+        try {
+          record = JSON.parse(String(row.record));
+        } catch { /* not a record: dropped with the rest */ }
+        if (record && typeof record.expires !== "number") continue;
+        this.#rows(`DELETE FROM ${this.#table} WHERE key = ?`, row.key);
+        if (this.#count !== undefined) this.#count--;
+        if (record && typeof record.id === "string") taken.push(record);
+      }
+      return taken;
+    });
+  }
+
+  /**
    * Forgets a session.
    *
    * @param key The SHA-256 of its token, hex.

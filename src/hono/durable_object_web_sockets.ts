@@ -27,8 +27,20 @@ import {
 } from "../core/web_socket_events.ts";
 import type { WebSocketEvents } from "../core/web_socket_session.ts";
 import { createUpgradeMiddleware, type UpgradeWebSocketOptions } from "./upgrade_web_socket.ts";
+import {
+  type DurableObjectResumeOptions,
+  type DurableObjectRouteResume,
+  ObjectResume,
+  offersResume,
+  type ResumableObjectContext,
+  type ResumeAttachment,
+} from "./durable_object_resume.ts";
 
 export type { DurableObjectPresence } from "./durable_object_presence.ts";
+export type {
+  DurableObjectResumeOptions,
+  DurableObjectRouteResume,
+} from "./durable_object_resume.ts";
 
 /** A socket accepted with `ctx.acceptWebSocket()`: it carries an attachment. */
 export interface HibernatableWebSocket extends WebSocket {
@@ -57,6 +69,14 @@ export interface DurableObjectWebSocketsOptions {
   autoResponse?: { request: string; response: string };
   /** Largest presence metadata, in bytes of JSON (default 1,024); larger throws `RangeError`. */
   maxPresenceMetaBytes?: number;
+  /**
+   * Resumable sessions for clients that offer `edgesocket.resume.v1`, on
+   * routes with `resume` (see {@linkcode DurableObjectResumeOptions}): the
+   * object's history and session stores. It takes the object's
+   * auto-response (`{"t":"ping"}` answered `{"t":"pong"}` without waking
+   * it), so it does not go with `autoResponse`.
+   */
+  resume?: DurableObjectResumeOptions;
 }
 
 /** Options for {@linkcode DurableObjectWebSockets.upgradeWebSocket}. */
@@ -64,9 +84,16 @@ export interface DurableObjectUpgradeOptions<D, C = Context>
   extends Pick<UpgradeWebSocketOptions<D, C>, "protocols" | "origins" | "data" | "maxMessageSize"> {
   /**
    * Topics the socket is in from the start. They are also its tags (at most
-   * 10), so `ctx.getWebSockets(topic)` finds it.
+   * 10), so `ctx.getWebSockets(topic)` finds it (not a resume socket's: a
+   * resumed session keeps the topics it had).
    */
   topics?: (data: D) => string[];
+  /**
+   * Answers clients that offer `edgesocket.resume.v1` with resumable
+   * sessions (`true`, or how to identify the upgrade); needs the object's
+   * `resume` option. Other clients of the route get a plain socket.
+   */
+  resume?: true | DurableObjectRouteResume<C>;
 }
 
 /** What a socket's attachment holds: all that must outlive the instance. */
@@ -218,6 +245,15 @@ function storeAttachment(socket: HibernatableWebSocket, attachment: Attachment):
  * cross objects: one object is one room. Workers report no `bufferedAmount`,
  * so there is no slow-consumer policy here, and `canPing` is `false`.
  *
+ * With the `resume` option, routes with `resume` answer clients of
+ * `edgesocket.resume.v1` with resumable sessions on hibernatable sockets:
+ * each socket's protocol state is in its attachment, each session's record
+ * in the object's SQLite storage, and publications on resumable topics are
+ * numbered in its history. A dropped session waits `retention` ms in
+ * storage with no timer (which would keep the object awake): its `onClose`
+ * runs when the object next handles a hello or a drop, in whichever
+ * instance, since the record says it expired. Presence is for plain sockets.
+ *
  * The object forwards its `webSocketMessage`, `webSocketClose` and
  * `webSocketError` methods here.
  *
@@ -255,8 +291,9 @@ export class DurableObjectWebSockets<D = unknown> {
   readonly #state: DurableObjectWebSocketState;
   readonly #events: WebSocketEvents<D, WebSocket>;
   // This instance's contexts; after hibernation rebuilt from attachments.
-  readonly #contexts = new WeakMap<WebSocket, HibernatableContext<D>>();
+  readonly #contexts = new WeakMap<WebSocket, HibernatableContext<D> | ResumableObjectContext<D>>();
   readonly #presence: ObjectPresence<HibernatableContext<unknown>>;
+  readonly #resume: ObjectResume<D> | undefined;
 
   /**
    * Creates the instance: call it in the object's constructor, which runs
@@ -264,7 +301,8 @@ export class DurableObjectWebSockets<D = unknown> {
    *
    * @param state The object's `ctx`.
    * @param events The handlers, for every socket of this object.
-   * @param options The auto-response.
+   * @param options The auto-response, presence's bound, resume's stores.
+   * @throws {TypeError} For both `resume` and `autoResponse`.
    */
   constructor(
     state: DurableObjectWebSocketState,
@@ -279,7 +317,21 @@ export class DurableObjectWebSockets<D = unknown> {
         ws instanceof HibernatableContext && this.#contexts.get(ws.raw as WebSocket) === ws,
       maxMetaBytes: options.maxPresenceMetaBytes ?? 1024,
     });
-    const auto = options.autoResponse;
+    let auto = options.autoResponse;
+    if (options.resume) {
+      if (auto) throw new TypeError("resume takes the object's auto-response: drop autoResponse");
+      // The resume client's heartbeat, answered without waking the object.
+      auto = { request: '{"t":"ping"}', response: '{"t":"pong"}' };
+      this.#resume = new ObjectResume<D>({
+        events,
+        acceptWebSocket: (socket) => state.acceptWebSocket(socket),
+        getWebSockets: () => state.getWebSockets(),
+        contextOf: (socket) => this.#contextOf(socket),
+        register: (socket, ws) => void this.#contexts.set(socket, ws),
+        publish: (topic, data, options) =>
+          this.publish(topic, data, options as { except?: WebSocketContext<D, WebSocket> }),
+      }, options.resume);
+    }
     if (auto) {
       state.setWebSocketAutoResponse(new WebSocketRequestResponsePair(auto.request, auto.response));
     }
@@ -298,8 +350,9 @@ export class DurableObjectWebSockets<D = unknown> {
    * with the checks of `upgradeWebSocket()` (426, 403, 400).
    *
    * @param options `data` (saved in the attachment), initial `topics`,
-   * subprotocols, origins, `maxMessageSize`.
+   * subprotocols, origins, `maxMessageSize`, `resume`.
    * @returns The middleware, typed as Hono's for its RPC client.
+   * @throws {TypeError} For `resume` on a route of an object without the `resume` option.
    */
   // deno-lint-ignore no-explicit-any -- Hono's default Env and path are `any`.
   upgradeWebSocket<E extends Env = any, P extends string = any, I extends Input = BlankInput>(
@@ -310,13 +363,23 @@ export class DurableObjectWebSockets<D = unknown> {
       enforcesMessageSize: false,
       upgrade: (accepted) => this.#accept(accepted, options.topics),
     };
-    const { topics: _, ...rest } = options;
+    const { topics: _, resume, ...rest } = options;
     // The session it builds is never opened: only its context (data,
     // protocol, URL) is read, and the object's own handlers run.
-    return createUpgradeMiddleware<D, Context<E, P, I>>(() => ({}), {
+    const plain = createUpgradeMiddleware<D, Context<E, P, I>>(() => ({}), {
       ...rest,
       adapter,
-    }) as unknown as MiddlewareHandler<E, P, { outputFormat: "ws" }>;
+    });
+    if (!resume) return plain as unknown as MiddlewareHandler<E, P, { outputFormat: "ws" }>;
+    const objectResume = this.#resume;
+    if (!objectResume) {
+      throw new TypeError("A resume route needs the resume option of DurableObjectWebSockets");
+    }
+    const route = { ...options, resume };
+    return ((c: Context<E, P, I>, next: () => Promise<void>) =>
+      offersResume(c.req.raw)
+        ? objectResume.upgrade(c, route)
+        : plain(c, next)) as unknown as MiddlewareHandler<E, P, { outputFormat: "ws" }>;
   }
 
   async #accept(
@@ -358,6 +421,7 @@ export class DurableObjectWebSockets<D = unknown> {
    */
   async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const ws = this.#contextOf(socket);
+    if (!(ws instanceof HibernatableContext)) return await this.#resume!.message(ws, message);
     if (ws.closed) return;
     if (ws.maxMessageSize > 0 && isOver(message, ws.maxMessageSize)) {
       // The runtime's own limit is higher: the same 1009 as the codec's.
@@ -395,6 +459,9 @@ export class DurableObjectWebSockets<D = unknown> {
     try {
       socket.close(code === 1005 || code === 1006 ? 1000 : code, reason);
     } catch { /* already closed */ }
+    if (!(ws instanceof HibernatableContext)) {
+      return await this.#resume!.closed(ws, code, reason, wasClean);
+    }
     await this.#closed(ws, code, reason, wasClean);
   }
 
@@ -408,19 +475,24 @@ export class DurableObjectWebSockets<D = unknown> {
    */
   async webSocketError(socket: WebSocket, error: unknown): Promise<void> {
     const ws = this.#contextOf(socket);
+    if (!(ws instanceof HibernatableContext)) return await this.#resume!.error(ws, error);
     if (ws.closed) return;
     await this.#fail(ws, error);
     if (socket.readyState === 3) await this.#closed(ws, 1006, "", false);
   }
 
   /**
-   * Sends to every open socket of this object subscribed to a topic.
+   * Sends to every open socket of this object subscribed to a topic. On a
+   * resumable topic (the `resume` option) it is numbered in the history
+   * first, and resume sockets get it with its position.
    *
    * @param topic The topic.
    * @param data Text or binary.
    * @param options A socket to leave out (`ws.publish()` leaves out its own).
    * @returns How many sockets it was sent to.
-   * @throws {RangeError} For an empty or too long topic name.
+   * @throws {RangeError} For an empty or too long topic name, or (resumable) a
+   *   publication over the history's `maxEntryBytes`.
+   * @throws {TypeError} For a `Blob` on a resumable topic.
    */
   publish(
     topic: string,
@@ -428,6 +500,9 @@ export class DurableObjectWebSockets<D = unknown> {
     options: { except?: WebSocketContext<D, WebSocket> } = {},
   ): number {
     assertTopic(topic);
+    if (this.#resume?.isResumable(topic)) {
+      return this.#resume.publish(topic, data, this.getContexts(topic), options.except);
+    }
     let sent = 0;
     for (const ws of this.getContexts(topic)) {
       if (ws === options.except) continue;
@@ -465,13 +540,19 @@ export class DurableObjectWebSockets<D = unknown> {
     return found;
   }
 
-  #contextOf(socket: WebSocket): HibernatableContext<D> {
+  #contextOf(socket: WebSocket): HibernatableContext<D> | ResumableObjectContext<D> {
     let ws = this.#contexts.get(socket);
     if (!ws) {
       // A new instance after hibernation: the attachment has what the
       // previous one knew.
       const hibernatable = socket as HibernatableWebSocket;
-      const attachment = (hibernatable.deserializeAttachment() ?? {
+      const saved = hibernatable.deserializeAttachment() as { z?: unknown } | null;
+      if (saved?.z && this.#resume) {
+        ws = this.#resume.context(hibernatable, saved as ResumeAttachment);
+        this.#contexts.set(socket, ws);
+        return ws;
+      }
+      const attachment = (saved ?? {
         d: undefined,
         t: [],
         u: "http://invalid/",

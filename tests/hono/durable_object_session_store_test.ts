@@ -103,3 +103,20 @@ Deno.test("DurableObjectSessionStore refuses bad bounds (RangeError) and prefixe
   assert.throws(() => new DurableObjectSessionStore(storage, { maxRecordBytes: -1 }), RangeError);
   assert.throws(() => new DurableObjectSessionStore(storage, { prefix: "a b" }), TypeError);
 });
+
+Deno.test("DurableObjectSessionStore.takeExpired() hands over each expired waiting record once, never a connected one", () => {
+  let now = 1000;
+  const store = new DurableObjectSessionStore(openSqliteStorage(), {
+    now: () => now,
+    connectedTtl: 500,
+  });
+  store.set("a", record("a", 1200));
+  store.set("b", record("b", 1100));
+  store.set("later", record("later", 5000));
+  store.set("connected", record("connected"));
+  now = 2000; // a, b expired; the connected one is past its connectedTtl
+  assert.deepEqual(store.takeExpired().map((r) => r.id), ["b", "a"]);
+  assert.deepEqual(store.takeExpired(), [], "once");
+  assert.equal(store.get("later")?.id, "later");
+  assert.equal(store.size, 2, "the connected record is the sweep's, not handed over");
+});

@@ -1,0 +1,865 @@
+/**
+ * The resume protocol over a Durable Object's hibernatable sockets, for
+ * `DurableObjectWebSockets`: each socket's protocol state lives in its
+ * attachment, each session's record in the object's SQLite storage, and
+ * every publication on a resumable topic is numbered in the object's
+ * history, so the object may hibernate with its clients connected, or be
+ * evicted between a client's drop and its return, and lose nothing.
+ *
+ * @module
+ */
+import {
+  DEFAULT_MAX_MESSAGE_SIZE,
+  HandshakeError,
+  isUpgradeRequest,
+  validateUpgradeRequest,
+} from "../codec/mod.ts";
+import { decodeClientFrame } from "../protocol/decode_client_frame.ts";
+import {
+  type ClientMessageFrame,
+  encodeResumeFrame,
+  type HelloFrame,
+  RESUME_PROTOCOL,
+  ResumeCloseCode,
+  type StreamPosition,
+  type TopicResume,
+} from "../protocol/resume_protocol.ts";
+import { ResumeProtocolError } from "../protocol/resume_protocol_error.ts";
+import { Publication } from "../core/publication.ts";
+import { assertTopic } from "../core/pub_sub.ts";
+import { createRandomId } from "../core/random_id.ts";
+import { hashToken } from "../core/resume_route.ts";
+import { type SendData, toBytes } from "../core/send_data.ts";
+import type { ResumeSessionRecord } from "../core/session_store.ts";
+import type { SocketDriver } from "../core/socket_driver.ts";
+import { WebSocketContext } from "../core/web_socket_context.ts";
+import {
+  createCloseEvent,
+  createErrorEvent,
+  createEvent,
+  createMessageEvent,
+  type MessageData,
+} from "../core/web_socket_events.ts";
+import type { WebSocketEvents } from "../core/web_socket_session.ts";
+import type { DurableObjectHistoryStore } from "./durable_object_history_store.ts";
+import type { Membership } from "./durable_object_presence.ts";
+import type { DurableObjectSessionStore } from "./durable_object_session_store.ts";
+
+/** The `resume` option of `DurableObjectWebSockets`: where the object keeps what resume needs. */
+export interface DurableObjectResumeOptions {
+  /** The object's history (`new DurableObjectHistoryStore(ctx.storage)`). */
+  history: DurableObjectHistoryStore;
+  /** The object's sessions (`new DurableObjectSessionStore(ctx.storage)`). */
+  sessions: DurableObjectSessionStore;
+  /** Which topics are resumable (default: all of them). */
+  topics?: (topic: string) => boolean;
+  /** How long a dropped session waits for its client, in ms (default 120,000). */
+  retention?: number;
+  /** A socket that sends no `hello` within this many ms is closed 1008 (default 10,000). */
+  helloTimeout?: number;
+}
+
+/** The resume side of a route of `DurableObjectWebSockets.upgradeWebSocket()`. */
+export interface DurableObjectRouteResume<C> {
+  /**
+   * What the upgrade was authenticated as, from the route's context after
+   * its middleware ran: a token resumes only a session made for the same
+   * value (default: `""`, the token alone resumes).
+   */
+  identify?: (c: C) => string | Promise<string>;
+}
+
+/** @internal What a resume socket keeps in its attachment, beside `ws.data` and its topics. */
+export interface ResumeState {
+  /** What `identify()` answered at the upgrade. */
+  o: string;
+  /** This socket's id, as the session record's `holder` names the socket that has it. */
+  h: string;
+  /** The phase (`Phase`). */
+  s: number;
+  /** The session's key (the token's SHA-256), once the hello is answered. */
+  k?: string;
+  /** The session's id (`ws.id`). */
+  i?: string;
+  /** The highest client message id handed to `onMessage`. */
+  a?: number;
+  /** Each resumable topic, with the position the session follows it from. */
+  f?: Record<string, [string, number]>;
+  /** Topics the route gives a new session before `onOpen`. */
+  n?: string[];
+}
+
+/** @internal A resume socket's whole attachment. */
+export interface ResumeAttachment {
+  d: unknown;
+  t: string[];
+  u: string;
+  p: string;
+  m: number;
+  z: ResumeState;
+}
+
+/** @internal What the resume side needs of its `DurableObjectWebSockets`. */
+export interface ResumeOwner<D> {
+  /** The object's handlers. */
+  readonly events: WebSocketEvents<D, WebSocket>;
+  /** Accepts a hibernatable socket. */
+  acceptWebSocket(socket: WebSocket): void;
+  /** The object's sockets. */
+  getWebSockets(): WebSocket[];
+  /** The context of a socket (made from its attachment if need be). */
+  contextOf(socket: WebSocket): unknown;
+  /** Keeps a new socket's context. */
+  register(socket: WebSocket, ws: ResumableObjectContext<D>): void;
+  /** The object's `publish()`. */
+  publish(topic: string, data: SendData, options: { except?: unknown }): number;
+}
+
+interface HibernatableSocket extends WebSocket {
+  serializeAttachment(value: unknown): void;
+  deserializeAttachment(): unknown;
+}
+
+declare const WebSocketPair: {
+  new (): { 0: WebSocket; 1: HibernatableSocket };
+};
+
+/** A socket's place in the protocol. */
+const Phase = {
+  /** Waiting for the hello. */
+  Hello: 0,
+  /** The hello is being answered: frames are held behind the welcome. */
+  Welcoming: 1,
+  /** Welcomed: messages flow. */
+  Live: 2,
+  /** The server closes it (the app, a protocol error): the session ends with it. */
+  Ending: 3,
+  /** Another socket took its session over: its close changes nothing. */
+  Replaced: 4,
+} as const;
+
+// History read per step of a replay.
+const PAGE = 256;
+const PONG = encodeResumeFrame({ t: "pong" });
+
+/** A session's record as this side keeps it: with the last drop's close code. */
+type Record_ = ResumeSessionRecord & { c?: number };
+
+/**
+ * @internal The handlers' `ws` for a resume socket of a Durable Object, or
+ * for a session whose wait ran out (no socket: its `onClose`). Rebuilt
+ * from the attachment after hibernation.
+ */
+export class ResumableObjectContext<D> extends WebSocketContext<D, WebSocket> {
+  /** Presence is for the object's plain sockets: never any here. */
+  readonly memberships: Map<string, Membership> = new Map();
+  /** Set once the socket closed. */
+  closed = false;
+  /** The limit on incoming messages (0: none). */
+  readonly maxMessageSize: number;
+  /** The socket, if it has one. */
+  readonly socket: HibernatableSocket | undefined;
+  /** The protocol state, as in the attachment. */
+  readonly state: ResumeState;
+  /** The hello's positions, each used once. */
+  hello: Record<string, StreamPosition> = {};
+  /** While welcoming: frames held, and where each topic resumes. */
+  outbox: string[] | null = null;
+  welcomeTopics: Record<string, TopicResume> = {};
+  /** The hello timer. */
+  timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #resume: ObjectResume<D>;
+  readonly #topics: Set<string>;
+
+  constructor(
+    resume: ObjectResume<D>,
+    socket: HibernatableSocket | undefined,
+    attachment: ResumeAttachment,
+  ) {
+    super({ protocol: RESUME_PROTOCOL, url: attachment.u, data: attachment.d as D });
+    this.#resume = resume;
+    this.socket = socket;
+    this.state = attachment.z;
+    this.maxMessageSize = attachment.m;
+    this.#topics = new Set(attachment.t);
+    this.attach(new ResumeDriver(this));
+  }
+
+  override get id(): string {
+    return this.state.i ?? super.id;
+  }
+
+  override subscribe(topic: string): void {
+    this.#resume.subscribe(this, topic);
+  }
+
+  override unsubscribe(topic: string): void {
+    this.#resume.unsubscribe(this, topic);
+  }
+
+  override get topics(): ReadonlySet<string> {
+    return this.#topics;
+  }
+
+  override publish(topic: string, data: SendData): number {
+    return this.#resume.owner.publish(topic, data, { except: this });
+  }
+
+  /** @internal The topics, to change. */
+  get topicSet(): Set<string> {
+    return this.#topics;
+  }
+
+  /** @internal Whether it is subscribed to `topic`. */
+  has(topic: string): boolean {
+    return this.#topics.has(topic);
+  }
+
+  /** @internal The phase. */
+  get phase(): number {
+    return this.state.s;
+  }
+
+  /** @internal Sends a frame's text now, or behind the welcome. */
+  write(text: string): void {
+    if (this.outbox) this.outbox.push(text);
+    else if (this.state.s === Phase.Live && this.socket?.readyState === 1) this.socket.send(text);
+  }
+
+  /** @internal What the session store keeps for it. */
+  record(): Record_ {
+    const topics: Record<string, StreamPosition> = {};
+    for (const [topic, [epoch, offset]] of Object.entries(this.state.f ?? {})) {
+      topics[topic] = { epoch, offset };
+    }
+    return {
+      id: this.id,
+      owner: this.state.o,
+      path: this.url.pathname,
+      data: this.data,
+      lastClientId: this.state.a ?? 0,
+      topics,
+      plainTopics: [...this.#topics].filter((t) => !(t in topics)),
+      holder: this.state.h,
+    };
+  }
+
+  /** @internal Writes the attachment. */
+  save(): void {
+    if (!this.socket || this.socket.readyState > 1) return;
+    const attachment: ResumeAttachment = {
+      d: this.data,
+      t: [...this.#topics],
+      u: this.url.href,
+      p: RESUME_PROTOCOL,
+      m: this.maxMessageSize,
+      z: this.state,
+    };
+    try {
+      this.socket.serializeAttachment(attachment);
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new RangeError(
+        `WebSocket attachment is too large for ws.data and the topic names: ${detail}`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+// The app's `ws` sends through this: wrapped in the protocol's `m` frames.
+class ResumeDriver<D> implements SocketDriver {
+  readonly #ws: ResumableObjectContext<D>;
+
+  constructor(ws: ResumableObjectContext<D>) {
+    this.#ws = ws;
+  }
+  send(data: string | Uint8Array | ArrayBuffer): void {
+    const payload = typeof data === "string" || data instanceof Uint8Array
+      ? data
+      : new Uint8Array(data);
+    this.#ws.write(encodeResumeFrame({ t: "m", data: payload }));
+  }
+  close(code?: number, reason?: string): void {
+    const ws = this.#ws;
+    if (!ws.socket || ws.closed || ws.socket.readyState > 1) return;
+    if (ws.state.s !== Phase.Replaced) ws.state.s = Phase.Ending;
+    ws.socket.close(code ?? 1000, reason ?? "");
+  }
+  get readyState(): number {
+    return this.#ws.closed ? 3 : this.#ws.socket?.readyState ?? 3;
+  }
+  get bufferedAmount(): number {
+    return 0;
+  }
+  get extensions(): string {
+    return this.#ws.socket?.extensions ?? "";
+  }
+  get raw(): unknown {
+    return this.#ws.socket;
+  }
+}
+
+function refuse(status: number, reason: string, headers: Record<string, string> = {}): Response {
+  return new Response(reason + "\n", {
+    status,
+    headers: { "Content-Type": "text/plain; charset=utf-8", ...headers },
+  });
+}
+
+function positive(value: number, name: string): number {
+  if (!(value > 0) || !Number.isFinite(value)) {
+    throw new RangeError(`resume.${name} must be a positive number, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * Whether a request is an upgrade that offers the resume protocol.
+ *
+ * @param request The request.
+ * @returns `true` for a resume client's upgrade.
+ */
+export function offersResume(request: Request): boolean {
+  if (!isUpgradeRequest(request.headers)) return false;
+  const offers = request.headers.get("sec-websocket-protocol") ?? "";
+  return offers.split(",").some((offer) => offer.trim() === RESUME_PROTOCOL);
+}
+
+/**
+ * @internal The resume side of one `DurableObjectWebSockets`: its upgrades,
+ * its sockets' frames, its sessions, and its resumable publications.
+ */
+export class ObjectResume<D> {
+  readonly owner: ResumeOwner<D>;
+  readonly #history: DurableObjectHistoryStore;
+  readonly #sessions: DurableObjectSessionStore;
+  readonly #isResumable: (topic: string) => boolean;
+  readonly #retention: number;
+  readonly #helloTimeout: number;
+
+  constructor(owner: ResumeOwner<D>, options: DurableObjectResumeOptions) {
+    if (!options.history || !options.sessions) {
+      throw new TypeError("resume needs a history and a sessions store");
+    }
+    this.owner = owner;
+    this.#history = options.history;
+    this.#sessions = options.sessions;
+    this.#isResumable = options.topics ?? (() => true);
+    this.#retention = positive(options.retention ?? 120_000, "retention");
+    this.#helloTimeout = positive(options.helloTimeout ?? 10_000, "helloTimeout");
+  }
+
+  /** Whether a topic's publications are numbered. */
+  isResumable(topic: string): boolean {
+    return this.#isResumable(topic);
+  }
+
+  /** Makes the context of a socket from its attachment. */
+  context(socket: HibernatableSocket, attachment: ResumeAttachment): ResumableObjectContext<D> {
+    return new ResumableObjectContext<D>(this, socket, attachment);
+  }
+
+  // ---- the upgrade -------------------------------------------------------------
+
+  /**
+   * Upgrades a resume client to a hibernatable socket of the object.
+   *
+   * @param c The route's context.
+   * @param options The route's options.
+   * @returns The 101, or a refusal.
+   */
+  async upgrade<C extends { req: { raw: Request } }>(
+    c: C,
+    options: {
+      origins?: readonly string[] | ((origin: string) => boolean);
+      data?: (c: C) => D | Promise<D>;
+      maxMessageSize?: number;
+      topics?: (data: D) => string[];
+      resume: DurableObjectRouteResume<C> | true;
+    },
+  ): Promise<Response> {
+    const request = c.req.raw;
+    const origin = request.headers.get("origin");
+    const { origins } = options;
+    if (
+      origins &&
+      (origin === null ||
+        (typeof origins === "function" ? !origins(origin) : !origins.includes(origin)))
+    ) {
+      return refuse(403, `Origin not allowed: ${origin ?? "(none)"}`);
+    }
+    try {
+      validateUpgradeRequest(request);
+    } catch (error) {
+      if (!(error instanceof HandshakeError)) throw error;
+      return refuse(error.status, error.message, error.headers);
+    }
+    const identify = options.resume === true ? undefined : options.resume.identify;
+    const owner = identify ? await identify(c) : "";
+    if (typeof owner !== "string") throw new TypeError("resume.identify() must return a string");
+    const data = (options.data ? await options.data(c) : undefined) as D;
+    const topics = [...new Set(options.topics?.(data) ?? [])];
+    topics.forEach(assertTopic);
+    const pair = new WebSocketPair();
+    const socket = pair[1];
+    const attachment: ResumeAttachment = {
+      d: data,
+      t: [],
+      u: request.url,
+      p: RESUME_PROTOCOL,
+      m: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+      z: { o: owner, h: createRandomId(9), s: Phase.Hello, n: topics },
+    };
+    const ws = this.context(socket, attachment);
+    // Before accepting: data too large for an attachment refuses the upgrade.
+    ws.save();
+    this.owner.acceptWebSocket(socket);
+    this.owner.register(socket, ws);
+    // The timer keeps the object awake for at most this long.
+    ws.timer = setTimeout(() => {
+      if (ws.phase === Phase.Hello && !ws.closed) {
+        this.#fail(ws, ResumeCloseCode.PolicyViolation, "No hello in time");
+      }
+    }, this.#helloTimeout);
+    const headers = new Headers({ "Sec-WebSocket-Protocol": RESUME_PROTOCOL });
+    return new Response(null, { status: 101, webSocket: pair[0], headers } as ResponseInit);
+  }
+
+  // ---- frames from the client ------------------------------------------------------
+
+  /**
+   * A frame from a resume socket (the object's `webSocketMessage()`).
+   *
+   * @param ws The socket's context.
+   * @param message The frame.
+   */
+  async message(ws: ResumableObjectContext<D>, message: string | ArrayBuffer): Promise<void> {
+    if (ws.closed || ws.phase >= Phase.Ending) return;
+    if (typeof message !== "string") {
+      return this.#fail(ws, ResumeCloseCode.UnsupportedData, "Binary frames are not resume frames");
+    }
+    if (ws.maxMessageSize > 0 && isOver(message, ws.maxMessageSize)) {
+      // The whole frame counts, as where the route's session checks it.
+      return this.#fail(ws, 1009, "Message too big");
+    }
+    let frame;
+    try {
+      frame = decodeClientFrame(message);
+    } catch (error) {
+      if (!(error instanceof ResumeProtocolError)) throw error;
+      return this.#fail(ws, error.code, error.message);
+    }
+    if (frame.t === "ping") return ws.socket?.send(PONG);
+    if (frame.t === "hello") {
+      if (ws.phase !== Phase.Hello) return this.#fail(ws, 1002, "Hello sent twice");
+      clearTimeout(ws.timer);
+      ws.state.s = Phase.Welcoming;
+      return await this.#hello(ws, frame);
+    }
+    if (ws.phase !== Phase.Live) return this.#fail(ws, 1002, "Message before welcome");
+    await this.#receive(ws, frame);
+  }
+
+  async #hello(ws: ResumableObjectContext<D>, hello: HelloFrame): Promise<void> {
+    this.#sweep();
+    const path = ws.url.pathname;
+    if (hello.s) {
+      const key = await hashToken(hello.s);
+      if (ws.closed) return;
+      const record = this.#sessions.get(key) as Record_ | undefined;
+      if (
+        record && record.owner === ws.state.o && record.path === path &&
+        (record.expires === undefined || record.expires > Date.now())
+      ) {
+        return this.#restore(ws, hello, key, record);
+      }
+    }
+    const token = createRandomId(32);
+    const key = await hashToken(token);
+    if (ws.closed) return;
+    await this.#start(ws, hello, token, key);
+  }
+
+  // The session the token names, on this socket: its topics replay from
+  // the client's positions, then the welcome and the replay go out together.
+  #restore(ws: ResumableObjectContext<D>, hello: HelloFrame, key: string, record: Record_): void {
+    // Another socket still holding it (a connection that died unnoticed, or
+    // a client sharing the token) is closed 4000.
+    for (const socket of this.owner.getWebSockets()) {
+      const other = this.owner.contextOf(socket);
+      if (
+        other !== ws && other instanceof ResumableObjectContext && other.state.k === key &&
+        !other.closed && other.socket
+      ) {
+        other.state.s = Phase.Replaced;
+        try {
+          other.save();
+          other.socket.close(
+            ResumeCloseCode.SessionReplaced,
+            "Session resumed on another connection",
+          );
+        } catch { /* closed */ }
+      }
+    }
+    const state = ws.state;
+    state.k = key;
+    state.i = record.id;
+    state.a = record.lastClientId;
+    state.f = {};
+    delete state.n;
+    ws.data = record.data as D;
+    ws.hello = { ...hello.p };
+    ws.outbox = [];
+    ws.welcomeTopics = {};
+    for (const topic of record.plainTopics) ws.topicSet.add(topic);
+    for (const [topic, from] of Object.entries(record.topics)) {
+      ws.topicSet.add(topic);
+      this.#follow(ws, topic, this.#takeHello(ws, topic) ?? from);
+    }
+    this.#welcome(ws, hello.s!, true);
+  }
+
+  // A new session: `onOpen` runs (its frames and subscriptions held behind
+  // the welcome), then the welcome goes out.
+  async #start(
+    ws: ResumableObjectContext<D>,
+    hello: HelloFrame,
+    token: string,
+    key: string,
+  ): Promise<void> {
+    const state = ws.state;
+    state.k = key;
+    state.i = crypto.randomUUID();
+    state.a = 0;
+    state.f = {};
+    ws.hello = { ...hello.p };
+    ws.outbox = [];
+    ws.welcomeTopics = {};
+    const initial = state.n ?? [];
+    delete state.n;
+    for (const topic of initial) this.subscribe(ws, topic);
+    await this.#run(ws, this.owner.events.onOpen, createEvent("open"));
+    if (ws.closed) return;
+    this.#welcome(ws, token, false);
+  }
+
+  #welcome(ws: ResumableObjectContext<D>, token: string, recovered: boolean): void {
+    const held = ws.outbox ?? [];
+    ws.outbox = null;
+    ws.state.s = Phase.Live;
+    this.#persist(ws);
+    const socket = ws.socket!;
+    socket.send(encodeResumeFrame({
+      t: "welcome",
+      v: 1,
+      s: token,
+      recovered,
+      a: ws.state.a ?? 0,
+      p: ws.welcomeTopics,
+    }));
+    ws.welcomeTopics = {};
+    for (const text of held) socket.send(text);
+  }
+
+  #takeHello(ws: ResumableObjectContext<D>, topic: string): StreamPosition | undefined {
+    const position = ws.hello[topic];
+    if (position) delete ws.hello[topic];
+    return position;
+  }
+
+  // Where a resumable topic goes on from for this socket: a replay from
+  // `from` (recovered), or the stream's position now (not recovered, or
+  // nothing to recover). The replay is written at once: the store answers
+  // at once, so no publication can come in between.
+  #follow(
+    ws: ResumableObjectContext<D>,
+    topic: string,
+    from: StreamPosition | undefined,
+  ): void {
+    let resume: TopicResume;
+    let page = from ? this.#history.read(topic, from, PAGE) : "gone";
+    if (page === "gone") {
+      const now = this.#history.position(topic);
+      resume = from ? { ...now, recovered: false } : { ...now };
+    } else {
+      resume = { epoch: from!.epoch, offset: from!.offset, recovered: true };
+      let last = from!.offset;
+      for (;;) {
+        for (const entry of page.entries) {
+          last = entry.offset;
+          ws.write(encodeResumeFrame(
+            entry.origin === ws.id
+              ? { t: "pub", c: topic, e: resume.epoch, o: entry.offset }
+              : { t: "pub", c: topic, e: resume.epoch, o: entry.offset, data: entry.data },
+          ));
+        }
+        if (page.entries.length === 0 || last >= page.position.offset) break;
+        const next = this.#history.read(topic, { epoch: resume.epoch, offset: last }, PAGE);
+        if (next === "gone") break; // cannot happen within one synchronous step
+        page = next;
+      }
+    }
+    ws.state.f![topic] = [resume.epoch, resume.offset];
+    ws.welcomeTopics[topic] = resume;
+  }
+
+  async #receive(ws: ResumableObjectContext<D>, frame: ClientMessageFrame): Promise<void> {
+    const last = ws.state.a ?? 0;
+    if (frame.i > last + 1) return this.#fail(ws, 1002, "Message id out of order");
+    if (frame.i === last + 1) {
+      ws.state.a = frame.i;
+      await this.#run(ws, this.owner.events.onMessage, createMessageEvent(convert(ws, frame.data)));
+    }
+    if (ws.closed || ws.phase !== Phase.Live) return;
+    // The dedupe window is in storage before the ack leaves (the output
+    // gate holds the ack until the write is durable).
+    this.#persist(ws);
+    ws.socket?.send(encodeResumeFrame({ t: "ack", a: ws.state.a ?? 0 }));
+  }
+
+  // ---- topics ---------------------------------------------------------------
+
+  /** Subscribes a resume socket's session to a topic. */
+  subscribe(ws: ResumableObjectContext<D>, topic: string): void {
+    assertTopic(topic);
+    if (ws.closed || ws.has(topic)) return;
+    ws.topicSet.add(topic);
+    if (ws.phase === Phase.Hello) return; // the route's initial topics, before the hello
+    if (this.#isResumable(topic)) {
+      ws.state.f ??= {};
+      if (ws.outbox) {
+        this.#follow(ws, topic, this.#takeHello(ws, topic));
+      } else {
+        // After the welcome: the sub frame, then what it replays.
+        const from = this.#takeHello(ws, topic);
+        const held: string[] = [];
+        ws.outbox = held;
+        this.#follow(ws, topic, from);
+        ws.outbox = null;
+        const resume = ws.welcomeTopics[topic];
+        delete ws.welcomeTopics[topic];
+        const frame: { t: "sub"; c: string; e: string; o: number; recovered?: boolean } = {
+          t: "sub",
+          c: topic,
+          e: resume.epoch,
+          o: resume.offset,
+        };
+        if (resume.recovered !== undefined) frame.recovered = resume.recovered;
+        ws.write(encodeResumeFrame(frame));
+        for (const text of held) ws.write(text);
+      }
+    }
+    if (ws.phase === Phase.Live) this.#persist(ws);
+  }
+
+  /** Unsubscribes a resume socket's session from a topic. */
+  unsubscribe(ws: ResumableObjectContext<D>, topic: string): void {
+    if (!ws.topicSet.delete(topic)) return;
+    if (ws.state.f && topic in ws.state.f) {
+      delete ws.state.f[topic];
+      delete ws.welcomeTopics[topic];
+      ws.write(encodeResumeFrame({ t: "unsub", c: topic }));
+    }
+    if (ws.phase === Phase.Live) this.#persist(ws);
+  }
+
+  /**
+   * Publishes on a resumable topic: numbered in the history, then sent to
+   * the subscribers, resume sockets as `pub` frames (the publisher's own
+   * with its position only), plain ones as the bare message.
+   *
+   * @param topic The topic.
+   * @param data The payload.
+   * @param contexts The subscribers.
+   * @param except The publishing socket.
+   * @returns How many subscribers it was sent to.
+   */
+  publish(
+    topic: string,
+    data: SendData,
+    contexts: Array<WebSocketContext<D, WebSocket>>,
+    except: unknown,
+  ): number {
+    if (data instanceof Blob) {
+      throw new TypeError("Cannot publish a Blob on a resumable topic: publish its bytes");
+    }
+    const kept = typeof data === "string" ? data : toBytes(data).slice();
+    const origin = except instanceof ResumableObjectContext ? except.id : undefined;
+    const position = this.#history.append(topic, kept, origin);
+    const publication = new Publication(topic, position, kept, origin);
+    let sent = 0;
+    for (const ws of contexts) {
+      if (ws instanceof ResumableObjectContext) {
+        if (ws === except) ws.write(publication.positionText);
+        else if (ws.phase === Phase.Live || ws.phase === Phase.Welcoming) {
+          ws.write(publication.text);
+          sent++;
+        }
+      } else if (ws !== except) {
+        ws.send(kept);
+        sent++;
+      }
+    }
+    return sent;
+  }
+
+  // ---- the socket goes --------------------------------------------------------
+
+  /**
+   * A resume socket closed (the object's `webSocketClose()`): the session
+   * ends if the client or the server ended it, else waits in storage for
+   * `retention`.
+   *
+   * @param ws The socket's context.
+   * @param code The close code.
+   * @param reason The reason.
+   * @param wasClean Whether the closing handshake completed.
+   */
+  async closed(
+    ws: ResumableObjectContext<D>,
+    code: number,
+    reason: string,
+    wasClean: boolean,
+  ): Promise<void> {
+    if (ws.closed) return;
+    ws.closed = true;
+    clearTimeout(ws.timer);
+    const phase = ws.phase;
+    const key = ws.state.k;
+    if (phase === Phase.Hello || phase === Phase.Replaced || key === undefined) return;
+    // The token went out with the welcome only: before it, nothing can resume.
+    if (phase === Phase.Welcoming || phase === Phase.Ending || code === 1000) {
+      this.#sessions.delete(key);
+      await this.#end(ws, code, reason, wasClean);
+      return;
+    }
+    const record: Record_ = ws.record();
+    record.expires = Date.now() + this.#retention;
+    record.c = code;
+    try {
+      this.#sessions.set(key, record);
+    } catch (error) {
+      console.error("Session store failed:", error);
+    }
+    this.#sweep();
+  }
+
+  /**
+   * A resume socket reported an error (the object's `webSocketError()`).
+   *
+   * @param ws The socket's context.
+   * @param error What went wrong.
+   */
+  async error(ws: ResumableObjectContext<D>, error: unknown): Promise<void> {
+    if (ws.closed) return;
+    await this.#error(ws, error);
+    if (ws.socket?.readyState === 3) await this.closed(ws, 1006, "", false);
+  }
+
+  // Sessions whose wait ran out while no timer could run (the object
+  // hibernates, or was evicted): their onClose, once, now.
+  #sweep(): void {
+    let expired: ResumeSessionRecord[];
+    try {
+      expired = this.#sessions.takeExpired();
+    } catch (error) {
+      return console.error("Session store failed:", error);
+    }
+    for (const record of expired as Record_[]) {
+      const f: Record<string, [string, number]> = {};
+      for (const [topic, p] of Object.entries(record.topics)) f[topic] = [p.epoch, p.offset];
+      const ws = new ResumableObjectContext<D>(this, undefined, {
+        d: record.data,
+        t: [...record.plainTopics, ...Object.keys(record.topics)],
+        u: new URL(record.path, "http://session.invalid/").href,
+        p: RESUME_PROTOCOL,
+        m: 0,
+        z: { o: record.owner, h: "", s: Phase.Ending, k: "", i: record.id, f },
+      });
+      ws.closed = true;
+      void this.#end(ws, record.c ?? 1006, "", false);
+    }
+  }
+
+  async #end(
+    ws: ResumableObjectContext<D>,
+    code: number,
+    reason: string,
+    wasClean: boolean,
+  ): Promise<void> {
+    const onClose = this.owner.events.onClose;
+    if (!onClose) return;
+    try {
+      await onClose(createCloseEvent(code, reason, wasClean), ws);
+    } catch (error) {
+      await this.#error(ws, error);
+    }
+  }
+
+  // ---- helpers ------------------------------------------------------------------
+
+  #persist(ws: ResumableObjectContext<D>): void {
+    const key = ws.state.k;
+    if (key === undefined || ws.closed) return;
+    try {
+      this.#sessions.set(key, ws.record());
+      ws.save();
+    } catch (error) {
+      // Not kept: the client would resume into a stale window.
+      console.error("Session store failed:", error);
+      this.#fail(ws, 1011, "Session store failed");
+    }
+  }
+
+  #fail(ws: ResumableObjectContext<D>, code: number, reason: string): void {
+    if (ws.closed || !ws.socket) return;
+    const live = ws.phase === Phase.Live || ws.phase === Phase.Welcoming;
+    if (ws.phase !== Phase.Replaced) ws.state.s = Phase.Ending;
+    try {
+      ws.save();
+    } catch { /* closing anyway */ }
+    if (live) void this.#error(ws, new ResumeProtocolError(code, reason));
+    try {
+      ws.socket.close(code, reason);
+    } catch { /* closed */ }
+  }
+
+  async #run<E>(
+    ws: ResumableObjectContext<D>,
+    handler: ((event: E, ws: WebSocketContext<D, WebSocket>) => unknown) | undefined,
+    event: E,
+  ): Promise<void> {
+    if (!handler) return;
+    try {
+      await handler(event, ws);
+    } catch (error) {
+      await this.#error(ws, error);
+    }
+  }
+
+  async #error(ws: ResumableObjectContext<D>, error: unknown): Promise<void> {
+    const handler = this.owner.events.onError;
+    if (!handler) return console.error(error);
+    try {
+      await handler(createErrorEvent(error), ws);
+    } catch (inner) {
+      console.error(inner);
+    }
+  }
+}
+
+const encoder = new TextEncoder();
+
+function isOver(message: string, max: number): boolean {
+  // UTF-8 takes 1 to 3 bytes per UTF-16 unit: encode only when in doubt.
+  return message.length > max ||
+    (message.length * 3 > max && encoder.encode(message).length > max);
+}
+
+function convert<D>(ws: ResumableObjectContext<D>, data: string | Uint8Array): MessageData {
+  if (typeof data === "string") return data;
+  return ws.binaryType === "blob"
+    ? new Blob([data as Uint8Array<ArrayBuffer>])
+    : data.buffer as ArrayBuffer;
+}
