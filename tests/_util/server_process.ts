@@ -202,6 +202,32 @@ export async function startBun(
  * (entry, config, vars …). Wrangler's own CLI is run directly: its `bin`
  * wrapper does not pass SIGTERM on, which would leave workerd behind.
  */
+/**
+ * Bundles a Worker once with `wrangler deploy --dry-run` into `outdir`, so
+ * that a test can serve the bundle as it is: `wrangler dev` on the sources
+ * reloads (and drops every socket) whenever a file changes.
+ */
+export async function bundleWorker(config: string, outdir: string): Promise<void> {
+  const { code, stderr } = await new Deno.Command(BIN.node, {
+    args: [
+      `${root}node_modules/wrangler/bin/wrangler.js`,
+      "deploy",
+      "--dry-run",
+      "--outdir",
+      outdir,
+      "--config",
+      config,
+    ],
+    cwd: root,
+    env: { WRANGLER_SEND_METRICS: "false" },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) {
+    throw new Error(`wrangler deploy --dry-run failed: ${new TextDecoder().decode(stderr)}`);
+  }
+}
+
 export async function startWrangler(
   args: string[],
   options: { port?: number; env?: Record<string, string> } = {},

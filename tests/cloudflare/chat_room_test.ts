@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import { BIN, ROOT, type ServerProcess, startWrangler } from "../_util/server_process.ts";
+import { bundleWorker, ROOT, type ServerProcess, startWrangler } from "../_util/server_process.ts";
 import { type Client, closeAll, join, openClient } from "../examples/_chat_client.ts";
 import { login, TEST_SECRET } from "../examples/_chat_server.ts";
 import type { ChatMessage } from "../../examples/chat/protocol.ts";
@@ -90,22 +90,7 @@ test("ChatRoom: wrangler dev starts the demo Worker with its probes", async () =
   // Bundled once, then served as is: `wrangler dev` reloads (and drops every
   // socket) whenever a source file changes, which would cut the eviction
   // test short while the tree is being edited.
-  const { code, stderr } = await new Deno.Command(BIN.node, {
-    args: [
-      `${ROOT}node_modules/wrangler/bin/wrangler.js`,
-      "deploy",
-      "--dry-run",
-      "--outdir",
-      `${scratch}/bundle`,
-      "--config",
-      CONFIG,
-    ],
-    cwd: ROOT,
-    env: { WRANGLER_SEND_METRICS: "false" },
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  await bundleWorker(CONFIG, `${scratch}/bundle`);
   await startServer();
 });
 

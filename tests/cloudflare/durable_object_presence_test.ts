@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import { BIN, ROOT, type ServerProcess, startWrangler } from "../_util/server_process.ts";
+import { bundleWorker, ROOT, type ServerProcess, startWrangler } from "../_util/server_process.ts";
 import { openWs, type WsClient } from "../parity/_ws_client.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -64,22 +64,7 @@ async function closeAll(...clients: WsClient[]): Promise<void> {
 test("DurableObjectWebSockets.presence: wrangler dev starts the fixture", async () => {
   scratch = await Deno.makeTempDir({ prefix: "edgesocket-do-presence-" });
   // Bundled once, then served as is: `wrangler dev` reloads on source changes.
-  const { code, stderr } = await new Deno.Command(BIN.node, {
-    args: [
-      `${ROOT}node_modules/wrangler/bin/wrangler.js`,
-      "deploy",
-      "--dry-run",
-      "--outdir",
-      `${scratch}/bundle`,
-      "--config",
-      CONFIG,
-    ],
-    cwd: ROOT,
-    env: { WRANGLER_SEND_METRICS: "false" },
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  await bundleWorker(CONFIG, `${scratch}/bundle`);
   server = await startWrangler([
     `${scratch}/bundle/durable_object_presence_worker.js`,
     "--no-bundle",

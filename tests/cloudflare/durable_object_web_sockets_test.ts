@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import { BIN, ROOT, type ServerProcess, startWrangler } from "../_util/server_process.ts";
+import { bundleWorker, ROOT, type ServerProcess, startWrangler } from "../_util/server_process.ts";
 import { openWs, within, type WsClient } from "../parity/_ws_client.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -56,22 +56,7 @@ test("DurableObjectWebSockets: wrangler dev starts the fixture", async () => {
   // Bundled once, then served as is: `wrangler dev` reloads (and drops every
   // socket) whenever a source file changes, which would cut the long
   // hibernation test short while the tree is being edited.
-  const { code, stderr } = await new Deno.Command(BIN.node, {
-    args: [
-      `${ROOT}node_modules/wrangler/bin/wrangler.js`,
-      "deploy",
-      "--dry-run",
-      "--outdir",
-      `${scratch}/bundle`,
-      "--config",
-      CONFIG,
-    ],
-    cwd: ROOT,
-    env: { WRANGLER_SEND_METRICS: "false" },
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  await bundleWorker(CONFIG, `${scratch}/bundle`);
   server = await startWrangler([
     `${scratch}/bundle/durable_object_worker.js`,
     "--no-bundle",
