@@ -31,8 +31,7 @@ import { createRandomId } from "../core/random_id.ts";
 import { hashToken } from "../core/resume_route.ts";
 import { type SendData, toBytes } from "../core/send_data.ts";
 import type { ResumeSessionRecord } from "../core/session_store.ts";
-import type { SocketDriver } from "../core/socket_driver.ts";
-import { WebSocketContext } from "../core/web_socket_context.ts";
+import type { WebSocketContext } from "../core/web_socket_context.ts";
 import {
   createCloseEvent,
   createErrorEvent,
@@ -42,8 +41,17 @@ import {
 } from "../core/web_socket_events.ts";
 import type { WebSocketEvents } from "../core/web_socket_session.ts";
 import type { DurableObjectHistoryStore } from "./durable_object_history_store.ts";
-import type { Membership } from "./durable_object_presence.ts";
+import {
+  type HibernatableSocket,
+  Phase,
+  ResumableObjectContext,
+  type ResumeAttachment,
+  type ResumeRecord,
+  type ResumeTopics,
+} from "./durable_object_resume_context.ts";
 import type { DurableObjectSessionStore } from "./durable_object_session_store.ts";
+
+export { ResumableObjectContext, type ResumeAttachment } from "./durable_object_resume_context.ts";
 
 /** The `resume` option of `DurableObjectWebSockets`: where the object keeps what resume needs. */
 export interface DurableObjectResumeOptions {
@@ -69,36 +77,6 @@ export interface DurableObjectRouteResume<C> {
   identify?: (c: C) => string | Promise<string>;
 }
 
-/** @internal What a resume socket keeps in its attachment, beside `ws.data` and its topics. */
-export interface ResumeState {
-  /** What `identify()` answered at the upgrade. */
-  o: string;
-  /** This socket's id, as the session record's `holder` names the socket that has it. */
-  h: string;
-  /** The phase (`Phase`). */
-  s: number;
-  /** The session's key (the token's SHA-256), once the hello is answered. */
-  k?: string;
-  /** The session's id (`ws.id`). */
-  i?: string;
-  /** The highest client message id handed to `onMessage`. */
-  a?: number;
-  /** Each resumable topic, with the position the session follows it from. */
-  f?: Record<string, [string, number]>;
-  /** Topics the route gives a new session before `onOpen`. */
-  n?: string[];
-}
-
-/** @internal A resume socket's whole attachment. */
-export interface ResumeAttachment {
-  d: unknown;
-  t: string[];
-  u: string;
-  p: string;
-  m: number;
-  z: ResumeState;
-}
-
 /** @internal What the resume side needs of its `DurableObjectWebSockets`. */
 export interface ResumeOwner<D> {
   /** The object's handlers. */
@@ -115,190 +93,13 @@ export interface ResumeOwner<D> {
   publish(topic: string, data: SendData, options: { except?: unknown }): number;
 }
 
-interface HibernatableSocket extends WebSocket {
-  serializeAttachment(value: unknown): void;
-  deserializeAttachment(): unknown;
-}
-
 declare const WebSocketPair: {
   new (): { 0: WebSocket; 1: HibernatableSocket };
 };
 
-/** A socket's place in the protocol. */
-const Phase = {
-  /** Waiting for the hello. */
-  Hello: 0,
-  /** The hello is being answered: frames are held behind the welcome. */
-  Welcoming: 1,
-  /** Welcomed: messages flow. */
-  Live: 2,
-  /** The server closes it (the app, a protocol error): the session ends with it. */
-  Ending: 3,
-  /** Another socket took its session over: its close changes nothing. */
-  Replaced: 4,
-} as const;
-
 // History read per step of a replay.
 const PAGE = 256;
 const PONG = encodeResumeFrame({ t: "pong" });
-
-/** A session's record as this side keeps it: with the last drop's close code. */
-type Record_ = ResumeSessionRecord & { c?: number };
-
-/**
- * @internal The handlers' `ws` for a resume socket of a Durable Object, or
- * for a session whose wait ran out (no socket: its `onClose`). Rebuilt
- * from the attachment after hibernation.
- */
-export class ResumableObjectContext<D> extends WebSocketContext<D, WebSocket> {
-  /** Presence is for the object's plain sockets: never any here. */
-  readonly memberships: Map<string, Membership> = new Map();
-  /** Set once the socket closed. */
-  closed = false;
-  /** The limit on incoming messages (0: none). */
-  readonly maxMessageSize: number;
-  /** The socket, if it has one. */
-  readonly socket: HibernatableSocket | undefined;
-  /** The protocol state, as in the attachment. */
-  readonly state: ResumeState;
-  /** The hello's positions, each used once. */
-  hello: Record<string, StreamPosition> = {};
-  /** While welcoming: frames held, and where each topic resumes. */
-  outbox: string[] | null = null;
-  welcomeTopics: Record<string, TopicResume> = {};
-  /** The hello timer. */
-  timer: ReturnType<typeof setTimeout> | undefined;
-  readonly #resume: ObjectResume<D>;
-  readonly #topics: Set<string>;
-
-  constructor(
-    resume: ObjectResume<D>,
-    socket: HibernatableSocket | undefined,
-    attachment: ResumeAttachment,
-  ) {
-    super({ protocol: RESUME_PROTOCOL, url: attachment.u, data: attachment.d as D });
-    this.#resume = resume;
-    this.socket = socket;
-    this.state = attachment.z;
-    this.maxMessageSize = attachment.m;
-    this.#topics = new Set(attachment.t);
-    this.attach(new ResumeDriver(this));
-  }
-
-  override get id(): string {
-    return this.state.i ?? super.id;
-  }
-
-  override subscribe(topic: string): void {
-    this.#resume.subscribe(this, topic);
-  }
-
-  override unsubscribe(topic: string): void {
-    this.#resume.unsubscribe(this, topic);
-  }
-
-  override get topics(): ReadonlySet<string> {
-    return this.#topics;
-  }
-
-  override publish(topic: string, data: SendData): number {
-    return this.#resume.owner.publish(topic, data, { except: this });
-  }
-
-  /** @internal The topics, to change. */
-  get topicSet(): Set<string> {
-    return this.#topics;
-  }
-
-  /** @internal Whether it is subscribed to `topic`. */
-  has(topic: string): boolean {
-    return this.#topics.has(topic);
-  }
-
-  /** @internal The phase. */
-  get phase(): number {
-    return this.state.s;
-  }
-
-  /** @internal Sends a frame's text now, or behind the welcome. */
-  write(text: string): void {
-    if (this.outbox) this.outbox.push(text);
-    else if (this.state.s === Phase.Live && this.socket?.readyState === 1) this.socket.send(text);
-  }
-
-  /** @internal What the session store keeps for it. */
-  record(): Record_ {
-    const topics: Record<string, StreamPosition> = {};
-    for (const [topic, [epoch, offset]] of Object.entries(this.state.f ?? {})) {
-      topics[topic] = { epoch, offset };
-    }
-    return {
-      id: this.id,
-      owner: this.state.o,
-      path: this.url.pathname,
-      data: this.data,
-      lastClientId: this.state.a ?? 0,
-      topics,
-      plainTopics: [...this.#topics].filter((t) => !(t in topics)),
-      holder: this.state.h,
-    };
-  }
-
-  /** @internal Writes the attachment. */
-  save(): void {
-    if (!this.socket || this.socket.readyState > 1) return;
-    const attachment: ResumeAttachment = {
-      d: this.data,
-      t: [...this.#topics],
-      u: this.url.href,
-      p: RESUME_PROTOCOL,
-      m: this.maxMessageSize,
-      z: this.state,
-    };
-    try {
-      this.socket.serializeAttachment(attachment);
-    } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
-      throw new RangeError(
-        `WebSocket attachment is too large for ws.data and the topic names: ${detail}`,
-        { cause: error },
-      );
-    }
-  }
-}
-
-// The app's `ws` sends through this: wrapped in the protocol's `m` frames.
-class ResumeDriver<D> implements SocketDriver {
-  readonly #ws: ResumableObjectContext<D>;
-
-  constructor(ws: ResumableObjectContext<D>) {
-    this.#ws = ws;
-  }
-  send(data: string | Uint8Array | ArrayBuffer): void {
-    const payload = typeof data === "string" || data instanceof Uint8Array
-      ? data
-      : new Uint8Array(data);
-    this.#ws.write(encodeResumeFrame({ t: "m", data: payload }));
-  }
-  close(code?: number, reason?: string): void {
-    const ws = this.#ws;
-    if (!ws.socket || ws.closed || ws.socket.readyState > 1) return;
-    if (ws.state.s !== Phase.Replaced) ws.state.s = Phase.Ending;
-    ws.socket.close(code ?? 1000, reason ?? "");
-  }
-  get readyState(): number {
-    return this.#ws.closed ? 3 : this.#ws.socket?.readyState ?? 3;
-  }
-  get bufferedAmount(): number {
-    return 0;
-  }
-  get extensions(): string {
-    return this.#ws.socket?.extensions ?? "";
-  }
-  get raw(): unknown {
-    return this.#ws.socket;
-  }
-}
 
 function refuse(status: number, reason: string, headers: Record<string, string> = {}): Response {
   return new Response(reason + "\n", {
@@ -330,7 +131,7 @@ export function offersResume(request: Request): boolean {
  * @internal The resume side of one `DurableObjectWebSockets`: its upgrades,
  * its sockets' frames, its sessions, and its resumable publications.
  */
-export class ObjectResume<D> {
+export class ObjectResume<D> implements ResumeTopics<D> {
   readonly owner: ResumeOwner<D>;
   readonly #history: DurableObjectHistoryStore;
   readonly #sessions: DurableObjectSessionStore;
@@ -348,6 +149,11 @@ export class ObjectResume<D> {
     this.#isResumable = options.topics ?? (() => true);
     this.#retention = positive(options.retention ?? 120_000, "retention");
     this.#helloTimeout = positive(options.helloTimeout ?? 10_000, "helloTimeout");
+  }
+
+  /** `ws.publish()` from a resume socket: the object's `publish()`, leaving it out. */
+  publishFrom(topic: string, data: SendData, except: ResumableObjectContext<D>): number {
+    return this.owner.publish(topic, data, { except });
   }
 
   /** Whether a topic's publications are numbered. */
@@ -467,7 +273,7 @@ export class ObjectResume<D> {
     if (hello.s) {
       const key = await hashToken(hello.s);
       if (ws.closed) return;
-      const record = this.#sessions.get(key) as Record_ | undefined;
+      const record = this.#sessions.get(key) as ResumeRecord | undefined;
       if (
         record && record.owner === ws.state.o && record.path === path &&
         (record.expires === undefined || record.expires > Date.now())
@@ -483,7 +289,12 @@ export class ObjectResume<D> {
 
   // The session the token names, on this socket: its topics replay from
   // the client's positions, then the welcome and the replay go out together.
-  #restore(ws: ResumableObjectContext<D>, hello: HelloFrame, key: string, record: Record_): void {
+  #restore(
+    ws: ResumableObjectContext<D>,
+    hello: HelloFrame,
+    key: string,
+    record: ResumeRecord,
+  ): void {
     // Another socket still holding it (a connection that died unnoticed, or
     // a client sharing the token) is closed 4000.
     for (const socket of this.owner.getWebSockets()) {
@@ -734,7 +545,7 @@ export class ObjectResume<D> {
       await this.#end(ws, code, reason, wasClean);
       return;
     }
-    const record: Record_ = ws.record();
+    const record: ResumeRecord = ws.record();
     record.expires = Date.now() + this.#retention;
     record.c = code;
     try {
@@ -766,7 +577,7 @@ export class ObjectResume<D> {
     } catch (error) {
       return console.error("Session store failed:", error);
     }
-    for (const record of expired as Record_[]) {
+    for (const record of expired as ResumeRecord[]) {
       const f: Record<string, [string, number]> = {};
       for (const [topic, p] of Object.entries(record.topics)) f[topic] = [p.epoch, p.offset];
       const ws = new ResumableObjectContext<D>(this, undefined, {

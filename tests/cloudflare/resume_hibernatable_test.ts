@@ -216,6 +216,125 @@ test("Resume over hibernatable sockets: a second connection with the token takes
   }
 });
 
+/** A client that keeps each message with its topic. */
+function topicClient(url: string) {
+  const socket = new ResumableWebSocket(url, { minDelay: 5, maxDelay: 50 });
+  const got: Array<[string | undefined, unknown]> = [];
+  socket.onmessage = (e) => void got.push([e.topic, e.data]);
+  const opened = new Promise((resolve) => socket.addEventListener("open", resolve, { once: true }));
+  const closed = new Promise<{ code: number }>((resolve) =>
+    socket.addEventListener("close", (e) => resolve(e as unknown as { code: number }))
+  );
+  return { socket, got, opened, closed };
+}
+
+test("Resume over hibernatable sockets: ws.subscribe(), unsubscribe(), publish(), send() and close() from handlers; binary messages", async () => {
+  const room = "commands";
+  const proxy = plainProxy();
+  const ada = topicClient(`ws://127.0.0.1:${fixture.port}/h/${room}`);
+  const bob = topicClient(`ws://127.0.0.1:${proxy.port}/h/${room}`);
+  try {
+    await Promise.all([ada.opened, bob.opened]);
+    ada.socket.send("!sub:extra");
+    bob.socket.send("!sub:extra");
+    await until(
+      "both subscribed",
+      () => "resume:extra" in ada.socket.positions && "resume:extra" in bob.socket.positions,
+    );
+    // ws.publish(): to the others, the publisher gets the position only.
+    ada.socket.send("!pub:extra:hello");
+    await until("bob's copy", () => bob.got.length === 1);
+    assert.deepEqual(bob.got, [["resume:extra", "hello"]]);
+    await until("ada's position", () => ada.socket.positions["resume:extra"].offset === 1);
+    // Bob away: what ada publishes meanwhile replays on both topics.
+    proxy.refuse(true);
+    proxy.cutAll();
+    ada.socket.send("!pub:extra:while away");
+    await fixture.publish(ROUTES, room, 0, 2);
+    const resumed = new Promise<{ recovered: boolean; topics: unknown }>((resolve) =>
+      bob.socket.addEventListener(
+        "resumed",
+        (e) => resolve(e as unknown as { recovered: boolean; topics: unknown }),
+        { once: true },
+      )
+    );
+    proxy.refuse(false);
+    const event = await resumed;
+    assert.equal(event.recovered, true);
+    assert.deepEqual(event.topics, { [`resume:${room}`]: true, "resume:extra": true });
+    await until("bob caught up", () => bob.got.length === 4);
+    // In order within each topic (topics are streams of their own).
+    const of = (topic: string) => bob.got.filter(([t]) => t === topic).map(([, d]) => d);
+    assert.deepEqual(of("resume:extra"), ["hello", "while away"]);
+    assert.deepEqual(of(`resume:${room}`), ["p0", "p1"]);
+    // ws.send(): to this socket alone, no topic.
+    ada.socket.send("!send:direct");
+    await until("the direct message", () => ada.got.some(([, d]) => d === "direct"));
+    assert.deepEqual(ada.got.find(([, d]) => d === "direct"), [undefined, "direct"]);
+    // ws.unsubscribe(): the client forgets the topic, nothing more comes.
+    ada.socket.send("!unsub:extra");
+    await until("unsubscribed", () => !("resume:extra" in ada.socket.positions));
+    await fixture.publish(ROUTES, room, 2, 3, "&topic=extra");
+    await until("bob's p2", () => bob.got.length === 5);
+    assert.ok(!ada.got.some(([topic]) => topic === "resume:extra"));
+    // Binary, as base64 in the frame: onMessage gets the bytes.
+    ada.socket.send(new Uint8Array([1, 2, 255]));
+    await until(
+      "the binary",
+      async () => (await run(room, true)).messages.includes("binary:1,2,255"),
+    );
+    // ws.close() from a handler ends the session: the client stops.
+    bob.socket.send("!close");
+    assert.equal((await bob.closed).code, 4100);
+    await until("bob's onClose", async () => (await run(room)).closes.includes(4100));
+  } finally {
+    for (const c of [ada, bob]) {
+      if (c.socket.readyState !== 3) {
+        c.socket.close();
+        await c.closed;
+      }
+    }
+    await proxy.close();
+  }
+});
+
+/** A raw socket of the resume protocol: what it got, and how it closed. */
+async function rawSocket(path: string) {
+  const ws = new WebSocket(`ws://127.0.0.1:${fixture.port}${path}`, ["edgesocket.resume.v1"]);
+  const frames: string[] = [];
+  ws.onmessage = (e) => void frames.push(e.data);
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    ws.onclose = (e) => resolve({ code: e.code, reason: e.reason });
+  });
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  assert.equal(ws.protocol, "edgesocket.resume.v1");
+  return { ws, frames, closed };
+}
+
+test("Resume over hibernatable sockets: protocol errors close 1002 and 1003, no hello in time 1008; a forged token gets a fresh session", async () => {
+  const early = await rawSocket("/h/errors");
+  early.ws.send('{"t":"m","i":1,"d":"too early"}');
+  assert.deepEqual(await early.closed, { code: 1002, reason: "Message before welcome" });
+  const binary = await rawSocket("/h/errors");
+  binary.ws.send(new Uint8Array([1]));
+  assert.equal((await binary.closed).code, 1003);
+  const silent = await rawSocket("/h/errors");
+  assert.deepEqual(await silent.closed, { code: 1008, reason: "No hello in time" });
+  const forged = await rawSocket("/h/errors");
+  forged.ws.send(JSON.stringify({ t: "hello", v: 1, s: "forged-token", p: {} }));
+  await until("the welcome", () => forged.frames.length > 0);
+  const welcome = JSON.parse(forged.frames[0]);
+  assert.equal(welcome.t, "welcome");
+  assert.equal(welcome.recovered, false);
+  assert.notEqual(welcome.s, "forged-token");
+  forged.ws.send('{"t":"m","i":2,"d":"skips ahead"}');
+  assert.deepEqual(await forged.closed, { code: 1002, reason: "Message id out of order" });
+  assert.equal((await run("errors")).received, 0, "nothing reached onMessage");
+});
+
 test("Resume over hibernatable sockets: wrangler dev stops", async () => {
   await fixture?.stop();
 });
