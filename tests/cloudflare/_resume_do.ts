@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { ResumableWebSocket, type ResumedEvent } from "../../src/client/mod.ts";
 import { FaultProxy } from "../_util/fault_proxy.ts";
-import { BIN, ROOT, type ServerProcess, startWrangler } from "../_util/server_process.ts";
+import { bundleWorker, ROOT, type ServerProcess, startWrangler } from "../_util/server_process.ts";
 
 // deno-lint-ignore no-explicit-any
 export type Json = any;
@@ -52,22 +52,7 @@ export const sleep = (ms: number): Promise<void> =>
  */
 export async function startFixture(): Promise<Fixture> {
   const scratch = await Deno.makeTempDir({ prefix: "edgesocket-do-resume-" });
-  const { code, stderr } = await new Deno.Command(BIN.node, {
-    args: [
-      `${ROOT}node_modules/wrangler/bin/wrangler.js`,
-      "deploy",
-      "--dry-run",
-      "--outdir",
-      `${scratch}/bundle`,
-      "--config",
-      CONFIG,
-    ],
-    cwd: ROOT,
-    env: { WRANGLER_SEND_METRICS: "false" },
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  await bundleWorker(CONFIG, `${scratch}/bundle`);
   const server: ServerProcess = await startWrangler([
     `${scratch}/bundle/resume_do_worker.js`,
     "--no-bundle",
