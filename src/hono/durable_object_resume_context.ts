@@ -96,7 +96,11 @@ export class ResumableObjectContext<D> extends WebSocketContext<D, WebSocket> {
   readonly socket: HibernatableSocket | undefined;
   /** The protocol state, as in the attachment. */
   readonly state: ResumeState;
-  /** The hello's positions, each used once. */
+  /**
+   * The hello's positions, each used once. In memory only: a topic the
+   * session subscribes to after the object hibernated starts where its
+   * stream is (a fresh session subscribes in `onOpen`, before the welcome).
+   */
   hello: Record<string, StreamPosition> = {};
   /** While welcoming: frames held, and where each topic resumes. */
   outbox: string[] | null = null;
