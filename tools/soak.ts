@@ -471,6 +471,7 @@ async function soakBroadcast(
     await sleep(1000);
     if (!(await isRunning(serverProcess))) {
       // What stopped it, in its own words: the last lines it wrote.
+      // deno-lint-ignore no-control-regex -- strips the runtime's colour codes (ESC [ … m).
       const exit = serverProcess.stderr.replace(/\x1b\[[0-9;]*m/g, "").trim().split("\n")
         .slice(-3).map((line) => line.trim()).join(" ").slice(0, 400);
       say(`the server exited while the connections opened: ${exit}`);
