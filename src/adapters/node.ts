@@ -27,7 +27,11 @@ import {
   type PendingUpgrade,
   PLACEHOLDER_STATUS,
 } from "../core/codec_upgrade.ts";
-import { RUNTIME_ADAPTER } from "../core/runtime_adapter.ts";
+import {
+  type AcceptedUpgrade,
+  RUNTIME_ADAPTER,
+  type RuntimeAdapter,
+} from "../core/runtime_adapter.ts";
 import {
   closeAllConnections,
   type CloseAllOptions,
@@ -35,6 +39,7 @@ import {
 } from "../core/session_registry.ts";
 import { nodeDeflateEngine } from "./node_deflate_engine.ts";
 import {
+  allocateFrame,
   ignoreSocketError,
   isSocketTaken,
   openSocketTransport,
@@ -220,7 +225,13 @@ export function attachWebSocket(
   options: { maxConnections?: number } = {},
 ): void {
   const maxConnections = options.maxConnections ?? 65_536;
-  const context: UpgradeContext = { server, fetch, maxConnections };
+  // One adapter for every upgrade of this server: the accepted upgrade
+  // goes on the request's own env, where handleUpgrade() finds it.
+  const adapter = createCodecAdapter("node", keepPending, {
+    deflateEngine: nodeDeflateEngine,
+    allocate: allocateFrame,
+  });
+  const context: UpgradeContext = { server, fetch, maxConnections, adapter };
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Alone on the server, a full one refuses before routing: the cheapest
     // answer under a flood. With others, only a socket the app accepts is ours to refuse.
@@ -242,6 +253,29 @@ interface UpgradeContext {
   server: NodeServer;
   fetch: FetchHandler;
   maxConnections: number;
+  adapter: RuntimeAdapter;
+}
+
+const PENDING = Symbol("edgesocket.pending");
+
+// The env an upgrade's fetch gets, as @hono/node-server's (`incoming`,
+// `outgoing`), with the adapter, and the upgrade the app accepted.
+class UpgradeEnv {
+  readonly incoming: IncomingMessage;
+  readonly outgoing: undefined = undefined;
+  readonly [RUNTIME_ADAPTER]: RuntimeAdapter;
+  [PENDING]: PendingUpgrade | undefined = undefined;
+
+  constructor(incoming: IncomingMessage, adapter: RuntimeAdapter) {
+    this.incoming = incoming;
+    this[RUNTIME_ADAPTER] = adapter;
+  }
+}
+
+function keepPending(pending: PendingUpgrade, upgrade: AcceptedUpgrade): void {
+  // Another adapter's env (a test's, an app's own) has no slot: the
+  // upgrade then counts as not ours.
+  if (upgrade.env instanceof UpgradeEnv) upgrade.env[PENDING] = pending;
 }
 
 function createTooManyResponse(): Response {
@@ -259,15 +293,12 @@ async function handleUpgrade(
   mark: SocketMark,
 ): Promise<void> {
   socket.on("error", ignoreSocketError);
-  let pending: PendingUpgrade | undefined;
-  const adapter = createCodecAdapter("node", (p) => (pending = p), {
-    deflateEngine: nodeDeflateEngine,
-  });
-  const response = await context.fetch(toUpgradeRequest(req), {
-    incoming: req,
-    outgoing: undefined,
-    [RUNTIME_ADAPTER]: adapter,
-  });
+  const env = new UpgradeEnv(req, context.adapter);
+  const response = await context.fetch(
+    toUpgradeRequest(req),
+    env as unknown as Record<string | symbol, unknown>,
+  );
+  const pending = env[PENDING];
   // Every other listener's synchronous part has run by now (the fetch
   // awaited at least once): what one of them took is not ours to answer.
   if (isSocketTaken(socket, mark)) {
@@ -279,11 +310,10 @@ async function handleUpgrade(
     }
     return;
   }
-  const others = context.server.listenerCount("upgrade") > 1;
   if (!pending || response.status !== PLACEHOLDER_STATUS) {
     // No route here: the path is another listener's (as @hono/node-server's
     // own upgrade listener decides), not a 404 to write into its socket.
-    if (others && response.status === 404) {
+    if (response.status === 404 && context.server.listenerCount("upgrade") > 1) {
       socket.off("error", ignoreSocketError);
       return;
     }
@@ -294,15 +324,14 @@ async function handleUpgrade(
     await writeResponse(socket, createTooManyResponse());
     return;
   }
-  const lines = ["HTTP/1.1 101 Switching Protocols"];
-  for (const [name, value] of Object.entries(pending.headers)) {
-    lines.push(`${name}: ${value}`);
-  }
+  // The head as one string, built as it goes: no array of lines to join.
+  let head101 = "HTTP/1.1 101 Switching Protocols\r\n";
+  const headers = pending.headers;
+  for (const name in headers) head101 += `${name}: ${headers[name]}\r\n`;
   response.headers.forEach((value, name) => {
-    if (!SKIPPED.has(name)) lines.push(`${name}: ${value}`);
+    if (!SKIPPED.has(name)) head101 += `${name}: ${value}\r\n`;
   });
-  socket.setNoDelay(true);
-  socket.write(lines.join("\r\n") + "\r\n\r\n");
+  socket.write(head101 + "\r\n");
   socket.off("error", ignoreSocketError);
   const connection = pending.start(openSocketTransport(socket));
   pipeSocket(socket, connection, head);

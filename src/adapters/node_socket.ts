@@ -86,6 +86,20 @@ function destroySocket(socket: Socket): void {
 }
 
 /**
+ * Where the codec's outgoing frames come from on Node: Node's shared pool
+ * (`Buffer.allocUnsafe`, as `ws` frames), not a fresh `ArrayBuffer` per
+ * frame, whose backing store costs more than the copy into it; and a
+ * Buffer is written as it is, where a plain Uint8Array is wrapped first.
+ * The codec writes every byte it is handed.
+ *
+ * @param size The frame's size.
+ * @returns Uninitialized bytes.
+ */
+export function allocateFrame(size: number): Uint8Array {
+  return Buffer.allocUnsafe(size);
+}
+
+/**
  * Feeds what the socket reads into the connection, and its end or error.
  *
  * @param socket The upgraded socket.

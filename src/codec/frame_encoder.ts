@@ -9,6 +9,16 @@ export interface EncodeFrameOptions {
   rsv1?: boolean;
   /** Mask the frame, as a client must (RFC 6455 §5.3). */
   mask?: boolean;
+  /**
+   * Where the frame's bytes come from (default `new Uint8Array(size)`). It
+   * may hand out uninitialized memory from a pool, as Node's
+   * `Buffer.allocUnsafe` does: every byte of it is written.
+   */
+  allocate?: (size: number) => Uint8Array;
+}
+
+function allocateZeroed(size: number): Uint8Array {
+  return new Uint8Array(size);
 }
 
 // Payloads up to this size are copied next to their header: one write beats two.
@@ -79,23 +89,24 @@ export function encodeFrame(
 ): Uint8Array[] {
   const fin = options.fin ?? true;
   const rsv1 = options.rsv1 ?? false;
+  const allocate = options.allocate ?? allocateZeroed;
   const length = payload.length;
   if (options.mask) {
-    const out = new Uint8Array(headerLength(length, true) + length);
+    const out = allocate(headerLength(length, true) + length);
     const at = writeHeader(out, opcode, length, fin, rsv1, true);
     const key = out.subarray(at, at + 4);
-    crypto.getRandomValues(key);
+    crypto.getRandomValues(key as Uint8Array<ArrayBuffer>);
     const body = out.subarray(at + 4);
     body.set(payload);
     applyMask(body, key);
     return [out];
   }
   if (length > MERGE_LIMIT) {
-    const header = new Uint8Array(headerLength(length, false));
+    const header = allocate(headerLength(length, false));
     writeHeader(header, opcode, length, fin, rsv1, false);
     return [header, payload];
   }
-  const out = new Uint8Array(headerLength(length, false) + length);
+  const out = allocate(headerLength(length, false) + length);
   out.set(payload, writeHeader(out, opcode, length, fin, rsv1, false));
   return [out];
 }

@@ -42,6 +42,12 @@ export interface WebSocketProtocolOptions extends Omit<FrameDecoderOptions, "rol
    * threshold are sent compressed.
    */
   perMessageDeflate?: PerMessageDeflate;
+  /**
+   * Where outgoing frames' bytes come from (default `new Uint8Array`): a
+   * pool, such as Node's `Buffer.allocUnsafe`, saves a fresh buffer per
+   * frame. Every byte it hands out is written.
+   */
+  allocate?: (size: number) => Uint8Array;
 }
 
 /** The protocol's state, as WHATWG `readyState` counts it. */
@@ -57,8 +63,25 @@ export const ProtocolState = {
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
-const MASKED = { mask: true } as const;
-const UNMASKED = { mask: false } as const;
+type EncodeOptions = { readonly mask: boolean; readonly allocate?: (size: number) => Uint8Array };
+const MASKED: EncodeOptions = { mask: true };
+const UNMASKED: EncodeOptions = { mask: false };
+// One options object per allocator and role, shared by every connection
+// that uses them: a per-connection object would cost its bytes on each.
+const byAllocator = new WeakMap<(size: number) => Uint8Array, [EncodeOptions, EncodeOptions]>();
+
+function encodeOptionsOf(
+  mask: boolean,
+  allocate: ((size: number) => Uint8Array) | undefined,
+): EncodeOptions {
+  if (allocate === undefined) return mask ? MASKED : UNMASKED;
+  let pair = byAllocator.get(allocate);
+  if (!pair) {
+    pair = [{ mask: false, allocate }, { mask: true, allocate }];
+    byAllocator.set(allocate, pair);
+  }
+  return pair[mask ? 1 : 0];
+}
 
 /**
  * A sans-I/O RFC 6455 endpoint: bytes in through `receive()`, messages and
@@ -86,8 +109,8 @@ const UNMASKED = { mask: false } as const;
 export class WebSocketProtocol {
   #handler: ProtocolHandler;
   #decoder: FrameDecoder;
-  #mask: boolean;
-  #encodeOptions: { mask: boolean };
+  // Masking (client role) and the allocator, in one shared object.
+  #encodeOptions: EncodeOptions;
   #autoPong: boolean;
   #state: number = ProtocolState.Open;
   #maxMessageSize: number;
@@ -112,9 +135,7 @@ export class WebSocketProtocol {
   ) {
     this.#handler = handler;
     const role = options.role ?? "server";
-    this.#mask = role === "client";
-    // Shared, not one object per connection.
-    this.#encodeOptions = this.#mask ? MASKED : UNMASKED;
+    this.#encodeOptions = encodeOptionsOf(role === "client", options.allocate);
     this.#autoPong = options.autoPong ?? true;
     this.#deflate = options.perMessageDeflate ?? null;
     this.#maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
@@ -186,7 +207,7 @@ export class WebSocketProtocol {
   // RFC 7692 §6.1: one frame, RSV1 set, the payload without its tail.
   #sendCompressed(opcode: number, data: Uint8Array, deflate: PerMessageDeflate): void {
     this.#handler.write(
-      encodeFrame(opcode, deflate.compress(data), { rsv1: true, mask: this.#mask }),
+      encodeFrame(opcode, deflate.compress(data), { ...this.#encodeOptions, rsv1: true }),
     );
   }
 
@@ -205,7 +226,7 @@ export class WebSocketProtocol {
   ): void {
     if (this.#state !== ProtocolState.Open) return;
     this.#handler.write(
-      encodeFrame(opcode, payload, { ...options, mask: this.#mask }),
+      encodeFrame(opcode, payload, { ...options, ...this.#encodeOptions }),
     );
   }
 
@@ -234,7 +255,7 @@ export class WebSocketProtocol {
     const payload = encodeClosePayload(code, reason);
     if (this.#state !== ProtocolState.Open) return;
     this.#handler.write(
-      encodeFrame(Opcode.Close, payload, { mask: this.#mask }),
+      encodeFrame(Opcode.Close, payload, this.#encodeOptions),
     );
     this.#state = ProtocolState.Closing;
   }
@@ -252,9 +273,7 @@ export class WebSocketProtocol {
     if (this.#state === ProtocolState.Open) {
       const text = encoder.encode(reason).length <= 123 ? reason : "";
       this.#handler.write(
-        encodeFrame(Opcode.Close, encodeClosePayload(code, text), {
-          mask: this.#mask,
-        }),
+        encodeFrame(Opcode.Close, encodeClosePayload(code, text), this.#encodeOptions),
       );
     }
     this.#state = ProtocolState.Closed;
@@ -367,7 +386,7 @@ export class WebSocketProtocol {
         encodeFrame(
           Opcode.Close,
           encodeClosePayload(code === CloseCode.NoStatus ? undefined : code, reason),
-          { mask: this.#mask },
+          this.#encodeOptions,
         ),
       );
     }

@@ -32,13 +32,18 @@ export const PLACEHOLDER_STATUS = 200;
 
 /**
  * Creates the adapter for servers that drive sockets with the codec (Node,
- * the in-memory client). `accept` receives each accepted upgrade; the
- * placeholder response lets middleware add headers to the 101.
+ * the in-memory client). `accept` receives each accepted upgrade, with the
+ * upgrade itself (its `env` is the one the app was called with: a server
+ * with one adapter for all its requests finds the request's pending
+ * upgrade through it); the placeholder response lets middleware add
+ * headers to the 101.
  *
  * @param name The adapter's name.
  * @param accept Called with each upgrade the app accepted.
  * @param options `deflateEngine`: where permessage-deflate's DEFLATE comes
- * from; without one, compression is never negotiated.
+ * from; without one, compression is never negotiated. `allocate`: where
+ * outgoing frames' bytes come from (a pool, such as Node's
+ * `Buffer.allocUnsafe`).
  * @returns The adapter to put in the app's env.
  *
  * @example
@@ -50,10 +55,11 @@ export const PLACEHOLDER_STATUS = 200;
  */
 export function createCodecAdapter(
   name: string,
-  accept: (pending: PendingUpgrade) => void,
-  options: { deflateEngine?: DeflateEngine } = {},
+  accept: (pending: PendingUpgrade, upgrade: AcceptedUpgrade) => void,
+  options: { deflateEngine?: DeflateEngine; allocate?: (size: number) => Uint8Array } = {},
 ): RuntimeAdapter {
   const engine = options.deflateEngine;
+  const allocate = options.allocate;
   return {
     name,
     // The decoder closes with 1009 before a message over the limit is whole.
@@ -66,20 +72,50 @@ export function createCodecAdapter(
         protocol: upgrade.protocol || undefined,
         extensions: agreement ? formatExtensions([agreement.response]) : undefined,
       });
-      accept({
-        headers,
-        start: (transport) =>
-          startConnection(upgrade, transport, agreement && engine ? [agreement, engine] : null),
-      });
+      accept(
+        new CodecUpgrade(
+          headers,
+          upgrade,
+          agreement && engine ? [agreement, engine] : null,
+          allocate,
+        ),
+        upgrade,
+      );
       return new Response(null, { status: PLACEHOLDER_STATUS });
     },
   };
+}
+
+// A class, not an object with a `start` closure: nothing per upgrade but
+// its fields.
+class CodecUpgrade implements PendingUpgrade {
+  readonly headers: Record<string, string>;
+  #upgrade: AcceptedUpgrade;
+  #deflate: [PerMessageDeflateAgreement, DeflateEngine] | null;
+  #allocate: ((size: number) => Uint8Array) | undefined;
+
+  constructor(
+    headers: Record<string, string>,
+    upgrade: AcceptedUpgrade,
+    deflate: [PerMessageDeflateAgreement, DeflateEngine] | null,
+    allocate: ((size: number) => Uint8Array) | undefined,
+  ) {
+    this.headers = headers;
+    this.#upgrade = upgrade;
+    this.#deflate = deflate;
+    this.#allocate = allocate;
+  }
+
+  start(transport: ByteTransport): WebSocketConnection {
+    return startConnection(this.#upgrade, transport, this.#deflate, this.#allocate);
+  }
 }
 
 function startConnection(
   upgrade: AcceptedUpgrade,
   transport: ByteTransport,
   deflate: [PerMessageDeflateAgreement, DeflateEngine] | null,
+  allocate: ((size: number) => Uint8Array) | undefined,
 ): WebSocketConnection {
   const { limits, session } = upgrade;
   const connection = new WebSocketConnection(transport, {
@@ -93,6 +129,7 @@ function startConnection(
     // The session itself, not three closures: a few hundred bytes less per
     // idle connection.
     handler: session,
+    allocate,
   });
   // The session converts binary once, to the handler's binaryType.
   connection.binaryType = "uint8array";

@@ -56,6 +56,11 @@ export interface WebSocketConnectionOptions {
    * the adapters' way in, with no closure or event object per message.
    */
   handler?: WebSocketConnectionHandler;
+  /**
+   * Where outgoing frames' bytes come from (default `new Uint8Array`): a
+   * pool such as Node's `Buffer.allocUnsafe` saves a fresh buffer per frame.
+   */
+  allocate?: (size: number) => Uint8Array;
 }
 
 /**
@@ -185,6 +190,7 @@ export class WebSocketConnection implements ProtocolHandler {
       maxMessageSize: options.maxMessageSize,
       maxFragments: options.maxFragments,
       perMessageDeflate: options.perMessageDeflate,
+      allocate: options.allocate,
     });
   }
 
