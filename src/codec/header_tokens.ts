@@ -39,10 +39,39 @@ export function hasHeaderToken(
   value: string | null | undefined,
   token: string,
 ): boolean {
-  for (const part of splitHeaderList(value)) {
-    if (part.toLowerCase() === token) return true;
+  if (!value) return false;
+  // Scanned in place: split() and trim() would make strings on every upgrade.
+  const end = value.length;
+  let at = 0;
+  while (at <= end) {
+    let comma = value.indexOf(",", at);
+    if (comma === -1) comma = end;
+    let from = at;
+    let to = comma;
+    while (from < to && isListSpace(value.charCodeAt(from))) from++;
+    while (to > from && isListSpace(value.charCodeAt(to - 1))) to--;
+    if (to > from && to - from === token.length && matchesLowerCase(value, from, token)) {
+      return true;
+    }
+    at = comma + 1;
   }
   return false;
+}
+
+// What trim() takes off a list member that can matter in a header: OWS
+// (space, tab) and the line breaks a hand-made value may hold.
+function isListSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+// Whether value[from …] equals `lower` (lower case) without regard to ASCII case.
+function matchesLowerCase(value: string, from: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    const c = value.charCodeAt(from + i);
+    const l = lower.charCodeAt(i);
+    if (c !== l && !(c >= 0x41 && c <= 0x5a && c + 0x20 === l)) return false;
+  }
+  return true;
 }
 
 const TCHAR = "!#$%&'*+-.^_`|~";

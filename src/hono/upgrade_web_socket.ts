@@ -211,12 +211,14 @@ export interface UpgradeRequestContext {
 
 // Everything after "is this an upgrade at all": origin, handshake, the
 // adapter, the session. Answers the 101 (or its stand-in) or a refusal.
-async function upgradeRequest<D, C extends UpgradeRequestContext>(
+// Synchronous unless createEvents or data is: an await costs each upgrade a
+// promise and a microtask even on a value that is no promise.
+function upgradeRequest<D, C extends UpgradeRequestContext>(
   c: C,
   route: RouteUpgrade<D, C>,
   createEvents: (c: C) => WebSocketEvents<D> | Promise<WebSocketEvents<D>>,
-): Promise<Response> {
-  const { options, limits } = route;
+): Response | Promise<Response> {
+  const { options } = route;
   const request = c.req.raw;
   const origin = request.headers.get("origin");
   if (!isAllowedOrigin(origin, options.origins)) {
@@ -231,19 +233,55 @@ async function upgradeRequest<D, C extends UpgradeRequestContext>(
   }
   const adapter = options.adapter ?? findAdapter(c.env);
   if (!adapter) return refuse(501, "No WebSocket upgrade on this runtime");
-  if (route.resume && offered.includes(RESUME_PROTOCOL)) {
+  const resumable = offered.includes(RESUME_PROTOCOL);
+  if (route.resume && resumable) {
     return upgradeResumable(c, route, createEvents, { adapter, key, extensionOffers });
   }
-  const events = await createEvents(c);
   // The resume protocol is answered only where `resume` is on: a client
   // that offers it elsewhere learns it is not resumed.
-  offered = offered.filter((offer) => offer !== RESUME_PROTOCOL);
+  if (resumable) offered = offered.filter((offer) => offer !== RESUME_PROTOCOL);
+  const accepted = { adapter, key, offered, extensionOffers };
+  const events = createEvents(c);
+  return events instanceof Promise
+    ? events.then((events) => upgradeWithEvents(c, route, accepted, events))
+    : upgradeWithEvents(c, route, accepted, events);
+}
+
+// What upgradeRequest() validated, for the steps after createEvents.
+interface AcceptedRequest {
+  adapter: RuntimeAdapter;
+  key: string;
+  offered: string[];
+  extensionOffers: AcceptedUpgrade["extensionOffers"];
+}
+
+function upgradeWithEvents<D, C extends UpgradeRequestContext>(
+  c: C,
+  route: RouteUpgrade<D, C>,
+  accepted: AcceptedRequest,
+  events: WebSocketEvents<D>,
+): Response | Promise<Response> {
+  const data = route.options.data?.(c) as D | Promise<D>;
+  return data instanceof Promise
+    ? data.then((data) => openSession(c, route, accepted, events, data))
+    : openSession(c, route, accepted, events, data);
+}
+
+function openSession<D, C extends UpgradeRequestContext>(
+  c: C,
+  route: RouteUpgrade<D, C>,
+  accepted: AcceptedRequest,
+  events: WebSocketEvents<D>,
+  data: D,
+): Response | Promise<Response> {
+  const { options, limits } = route;
+  const { adapter, offered } = accepted;
+  const request = c.req.raw;
   // No preference list: the first offer, as Hono's helper, ws and Bun answer
   // (a token or "graphql-transport-ws" passed that way keeps working).
   const protocol =
     (options.protocols === undefined ? offered[0] : selectProtocol(offered, options.protocols)) ??
       "";
-  const data = (options.data ? await options.data(c) : undefined) as D;
   const ctx = new WebSocketContext<D>({ protocol, url: request.url, data });
   const session = new WebSocketSession<D>(events, ctx, {
     // Where the adapter does not enforce the limit itself, the session does.
@@ -252,13 +290,28 @@ async function upgradeRequest<D, C extends UpgradeRequestContext>(
   return adapter.upgrade({
     request,
     env: c.env,
-    key,
+    key: accepted.key,
     protocol,
-    extensionOffers,
+    extensionOffers: accepted.extensionOffers,
     compression: route.compression,
     limits,
     session: session as WebSocketSession<unknown>,
   });
+}
+
+// The middleware and the direct form answer with a promise, as Hono's own
+// helper does: a synchronous answer or throw of upgradeRequest() becomes one.
+function upgradeRequestAsync<D, C extends UpgradeRequestContext>(
+  c: C,
+  route: RouteUpgrade<D, C>,
+  createEvents: (c: C) => WebSocketEvents<D> | Promise<WebSocketEvents<D>>,
+): Promise<Response> {
+  try {
+    const response = upgradeRequest(c, route, createEvents);
+    return response instanceof Promise ? response : Promise.resolve(response);
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 // A client of the resume protocol on a resumable route: the socket speaks
@@ -326,10 +379,10 @@ export function createUpgradeMiddleware<D, C extends UpgradeRequestContext>(
   options: UpgradeMiddlewareOptions<D, C> = {},
 ): (c: C, next: () => Promise<void>) => Promise<Response | void> {
   const route = prepareRoute(options);
-  return async (c: C, next: () => Promise<void>): Promise<Response | void> => {
+  return (c: C, next: () => Promise<void>): Promise<Response | void> => {
     // As Hono's helper: a page or a later handler on the same path answers.
-    if (!isUpgradeRequest(c.req.raw.headers)) return await next();
-    return await upgradeRequest(c, route, createEvents);
+    if (!isUpgradeRequest(c.req.raw.headers)) return next();
+    return upgradeRequestAsync(c, route, createEvents);
   };
 }
 
@@ -346,7 +399,7 @@ function upgradeWebSocketImpl(
   }
   const [c, events, options = {}] = args as [Context, WebSocketEvents, UpgradeWebSocketOptions?];
   if (!isUpgradeRequest(c.req.raw.headers)) return Promise.resolve(refuseNonUpgrade());
-  return upgradeRequest(c, prepareRoute(options), () => events);
+  return upgradeRequestAsync(c, prepareRoute(options), () => events);
 }
 
 /**

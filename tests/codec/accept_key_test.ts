@@ -38,3 +38,13 @@ Deno.test("isWebSocketKey() takes base64 of exactly 16 bytes only", () => {
   // Non-canonical: the last data character carries bits that are not zero.
   assert.ok(!isWebSocketKey("dGhlIHNhbXBsZSBub25jZR=="));
 });
+
+Deno.test("computeAcceptKey() matches base64(SHA-1(key + GUID)) for random keys and odd input", async () => {
+  const guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  const keys = ["", "x", "é".repeat(24), "a".repeat(23), "a".repeat(25)];
+  for (let i = 0; i < 200; i++) keys.push(encodeBase64(crypto.getRandomValues(new Uint8Array(16))));
+  for (const key of keys) {
+    const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(key + guid));
+    assert.equal(computeAcceptKey(key), encodeBase64(new Uint8Array(digest)), key);
+  }
+});
