@@ -26,9 +26,9 @@ export function watchIdle(connection: IdleWatched, timeout: number): void {
   let sweep = sweeps.get(timeout);
   if (!sweep) {
     const members = new Set<IdleWatched>();
-    const timer = setInterval(() => sweepOnce(members, timeout), Math.max(1, timeout / 2));
+    const timer = setInterval(() => sweepOnce(timeout), Math.max(1, timeout / 2));
     sweeps.set(timeout, sweep = { members, timer });
-  }
+  } else if (sweep.members.size === 0) setTimerRef(sweep.timer, true);
   sweep.members.add(connection);
 }
 
@@ -42,13 +42,22 @@ export function unwatchIdle(connection: IdleWatched, timeout: number): void {
   const sweep = sweeps.get(timeout);
   if (!sweep) return;
   sweep.members.delete(connection);
-  if (sweep.members.size === 0) {
-    clearInterval(sweep.timer);
-    sweeps.delete(timeout);
-  }
+  // Emptied, the timer stays for the next connection, unref'd so that it
+  // holds no process open; the sweep that still finds no one clears it. A
+  // timer made and cleared whenever a server's last connection closes cost
+  // a handshake under churn a tenth of its JavaScript.
+  if (sweep.members.size === 0) setTimerRef(sweep.timer, false);
 }
 
-function sweepOnce(members: Set<IdleWatched>, timeout: number): void {
+function sweepOnce(timeout: number): void {
+  const sweep = sweeps.get(timeout);
+  if (!sweep) return;
+  const members = sweep.members;
+  if (members.size === 0) {
+    clearInterval(sweep.timer);
+    sweeps.delete(timeout);
+    return;
+  }
   const now = Date.now();
   const half = timeout / 2;
   for (const connection of [...members]) {
@@ -56,4 +65,21 @@ function sweepOnce(members: Set<IdleWatched>, timeout: number): void {
     if (silent >= timeout) connection.terminate();
     else if (silent >= half - 1) connection.ping();
   }
+}
+
+// Node's and Bun's timers are objects with ref() and unref(); Deno's are
+// numbers, for Deno.refTimer() and Deno.unrefTimer(). Elsewhere (Workers)
+// nothing outlives its request anyway.
+function setTimerRef(timer: ReturnType<typeof setInterval>, ref: boolean): void {
+  if (typeof timer === "object" && timer !== null) {
+    const t = timer as { ref?: () => void; unref?: () => void };
+    if (ref) t.ref?.();
+    else t.unref?.();
+    return;
+  }
+  const deno = (globalThis as {
+    Deno?: { refTimer?: (id: number) => void; unrefTimer?: (id: number) => void };
+  }).Deno;
+  if (ref) deno?.refTimer?.(timer as number);
+  else deno?.unrefTimer?.(timer as number);
 }
