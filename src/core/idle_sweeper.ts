@@ -1,11 +1,11 @@
 /** What the sweeper needs of a connection. */
 export interface IdleWatched {
-  /** When the peer last sent anything, from `Date.now()`. */
-  readonly lastReceived: number;
-  /** Sends a ping. */
-  ping(): void;
-  /** Drops the connection (1006). */
-  terminate(): void;
+  /**
+   * Called on every sweep, every half timeout: the connection counts the
+   * sweeps since its peer last sent anything, pings at the second and
+   * drops at the third.
+   */
+  onIdleSweep(): void;
 }
 
 // One timer per distinct timeout, not one per connection: 10,000 idle
@@ -16,8 +16,9 @@ const sweeps = new Map<
 >();
 
 /**
- * Watches a connection: every half `timeout` a peer silent that long is
- * pinged, and one silent for the whole `timeout` is dropped.
+ * Watches a connection: every half `timeout` it is told of a sweep, and so
+ * pings a peer silent for half the timeout (at most the whole) and drops
+ * one silent for the whole timeout (at most one and a half).
  *
  * @param connection The connection.
  * @param timeout The idle timeout in ms (> 0).
@@ -58,13 +59,8 @@ function sweepOnce(timeout: number): void {
     sweeps.delete(timeout);
     return;
   }
-  const now = Date.now();
-  const half = timeout / 2;
-  for (const connection of [...members]) {
-    const silent = now - connection.lastReceived;
-    if (silent >= timeout) connection.terminate();
-    else if (silent >= half - 1) connection.ping();
-  }
+  // A copy: a dropped connection leaves the set while it is walked.
+  for (const connection of [...members]) connection.onIdleSweep();
 }
 
 // Node's and Bun's timers are objects with ref() and unref(); Deno's are

@@ -145,25 +145,22 @@ export class WebSocketConnection implements ProtocolHandler {
   readonly url: string;
   /** How binary messages arrive: `"arraybuffer"` (default), `"blob"`, `"uint8array"`. */
   binaryType: ConnectionBinaryType = "arraybuffer";
-  /** Called on open, like `WebSocket.onopen`. */
-  onopen: WebSocketListener<"open"> | null = null;
-  /** Called on each message, like `WebSocket.onmessage`. */
-  onmessage: WebSocketListener<"message"> | null = null;
-  /** Called once when the connection closes, like `WebSocket.onclose`. */
-  onclose: WebSocketListener<"close"> | null = null;
-  /** Called on an error, like `WebSocket.onerror`. */
-  onerror: WebSocketListener<"error"> | null = null;
 
   #transport: ByteTransport;
   #protocol: WebSocketProtocol;
   #readyState = 0;
-  // Made on first addEventListener: most connections never have one.
-  #listeners: { [K in keyof WebSocketEventMap]?: WebSocketListener<K>[] } | undefined;
+  // The on* handlers and listeners, made on first use: the adapters' own
+  // connections (a `handler` each) never have any, and four handler fields
+  // would cost each of them 32 bytes.
+  #events: ConnectionListeners | undefined;
   #handler: WebSocketConnectionHandler | undefined;
   #closeTimeout: number;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #idleTimeout: number;
-  #lastReceived = 0;
+  // Idle sweeps since the peer last sent anything: a small integer, not a
+  // timestamp, which V8 would box (16 bytes a connection) and which cost a
+  // clock read per chunk.
+  #silentSweeps = 0;
   #unansweredPings = 0;
 
   /**
@@ -199,6 +196,38 @@ export class WebSocketConnection implements ProtocolHandler {
     return this.#readyState;
   }
 
+  /** Called on open, like `WebSocket.onopen`. */
+  get onopen(): WebSocketListener<"open"> | null {
+    return this.#events?.onopen ?? null;
+  }
+  set onopen(listener: WebSocketListener<"open"> | null) {
+    (this.#events ??= new ConnectionListeners()).onopen = listener;
+  }
+
+  /** Called on each message, like `WebSocket.onmessage`. */
+  get onmessage(): WebSocketListener<"message"> | null {
+    return this.#events?.onmessage ?? null;
+  }
+  set onmessage(listener: WebSocketListener<"message"> | null) {
+    (this.#events ??= new ConnectionListeners()).onmessage = listener;
+  }
+
+  /** Called once when the connection closes, like `WebSocket.onclose`. */
+  get onclose(): WebSocketListener<"close"> | null {
+    return this.#events?.onclose ?? null;
+  }
+  set onclose(listener: WebSocketListener<"close"> | null) {
+    (this.#events ??= new ConnectionListeners()).onclose = listener;
+  }
+
+  /** Called on an error, like `WebSocket.onerror`. */
+  get onerror(): WebSocketListener<"error"> | null {
+    return this.#events?.onerror ?? null;
+  }
+  set onerror(listener: WebSocketListener<"error"> | null) {
+    (this.#events ??= new ConnectionListeners()).onerror = listener;
+  }
+
   /** Bytes queued by `send()` and not yet flushed to the peer. */
   get bufferedAmount(): number {
     return this.#transport.bufferedAmount;
@@ -214,8 +243,8 @@ export class WebSocketConnection implements ProtocolHandler {
     type: K,
     listener: WebSocketListener<K>,
   ): void {
-    const listeners = this.#listeners ??= {};
-    ((listeners[type] ??= []) as WebSocketListener<K>[]).push(listener);
+    const lists = (this.#events ??= new ConnectionListeners()).lists ??= {};
+    ((lists[type] ??= []) as WebSocketListener<K>[]).push(listener);
   }
 
   /**
@@ -228,7 +257,7 @@ export class WebSocketConnection implements ProtocolHandler {
     type: K,
     listener: WebSocketListener<K>,
   ): void {
-    const list = this.#listeners?.[type] as WebSocketListener<K>[] | undefined;
+    const list = this.#events?.lists?.[type] as WebSocketListener<K>[] | undefined;
     const at = list?.indexOf(listener) ?? -1;
     if (at !== -1) list!.splice(at, 1);
   }
@@ -237,9 +266,9 @@ export class WebSocketConnection implements ProtocolHandler {
   open(): void {
     if (this.#readyState !== 0) return;
     this.#readyState = 1;
-    this.#lastReceived = Date.now();
     if (this.#idleTimeout > 0) watchIdle(this, this.#idleTimeout);
-    if (this.onopen || this.#listeners?.open) this.#emit("open", createEvent("open"));
+    const events = this.#events;
+    if (events && (events.onopen || events.lists?.open)) this.#emit("open", createEvent("open"));
   }
 
   /**
@@ -248,7 +277,7 @@ export class WebSocketConnection implements ProtocolHandler {
    * @param chunk The bytes; the connection takes ownership of them.
    */
   receive(chunk: Uint8Array): void {
-    if (this.#idleTimeout > 0) this.#lastReceived = Date.now();
+    this.#silentSweeps = 0;
     this.#protocol.receive(chunk);
   }
 
@@ -396,11 +425,14 @@ export class WebSocketConnection implements ProtocolHandler {
   // The hot path: no lookup by event name, no event object for the handler.
   #emitMessage(data: RawMessageData): void {
     this.#handler?.message(data);
-    const list = this.#listeners?.message;
-    if (!this.onmessage && !list) return;
+    const events = this.#events;
+    if (events === undefined) return;
+    const list = events.lists?.message;
+    const onmessage = events.onmessage;
+    if (!onmessage && !list) return;
     // A "uint8array" view is handed over as it is, as Bun does.
     const event = createMessageEvent(data as ArrayBuffer);
-    if (this.onmessage) this.#call(this.onmessage, event);
+    if (onmessage) this.#call(onmessage, event);
     if (list) { for (const listener of list) this.#call(listener, event); }
   }
 
@@ -415,19 +447,31 @@ export class WebSocketConnection implements ProtocolHandler {
     // protocol sent `code` because of what the peer did.
     if (failed) this.#emit("error", createErrorEvent(new ProtocolError(code, reason)));
     this.#handler?.close(code, reason, wasClean);
-    this.#emit("close", createCloseEvent(code, reason, wasClean));
-    this.#listeners = undefined;
+    const events = this.#events;
+    if (events && (events.onclose || events.lists?.close)) {
+      this.#emit("close", createCloseEvent(code, reason, wasClean));
+    }
+    if (events) events.lists = undefined;
   }
 
-  /** When the peer last sent anything (`Date.now()`), for the idle sweep. */
-  get lastReceived(): number {
-    return this.#lastReceived;
+  /**
+   * @internal The idle sweep, every half `idleTimeout`. The first sweep
+   * after the peer's last bytes may come at once, so a ping goes out at the
+   * second silent one (silent for at least half the timeout), and the
+   * third (silent for at least the whole timeout) drops the connection.
+   */
+  onIdleSweep(): void {
+    const silent = ++this.#silentSweeps;
+    if (silent >= 3) this.terminate();
+    else if (silent === 2) this.ping();
   }
 
   #emit<K extends keyof WebSocketEventMap>(type: K, event: WebSocketEventMap[K]): void {
     if (type === "error") this.#handler?.error((event as WebSocketErrorEvent).error);
-    const handler = this[`on${type}`] as WebSocketListener<K> | null;
-    const list = this.#listeners?.[type] as WebSocketListener<K>[] | undefined;
+    const events = this.#events;
+    if (events === undefined) return;
+    const handler = events[`on${type}`] as WebSocketListener<K> | null;
+    const list = events.lists?.[type] as WebSocketListener<K>[] | undefined;
     if (handler) this.#call(handler, event);
     if (list) { for (const listener of list) this.#call(listener, event); }
   }
@@ -444,6 +488,15 @@ export class WebSocketConnection implements ProtocolHandler {
       else this.#emit("error", createErrorEvent(error));
     }
   }
+}
+
+// A connection's on* handlers and listener lists.
+class ConnectionListeners {
+  onopen: WebSocketListener<"open"> | null = null;
+  onmessage: WebSocketListener<"message"> | null = null;
+  onclose: WebSocketListener<"close"> | null = null;
+  onerror: WebSocketListener<"error"> | null = null;
+  lists: { [K in keyof WebSocketEventMap]?: WebSocketListener<K>[] } | undefined;
 }
 
 function toBinaryType(data: Uint8Array, type: ConnectionBinaryType): RawMessageData {
