@@ -164,14 +164,18 @@ export class WebSocketContext<D = unknown, R = unknown> {
     if (!driver) {
       throw new DOMException("WebSocket is not open yet", "InvalidStateError");
     }
-    if (data instanceof Blob) {
+    // A string or an ArrayBuffer (what handlers echo) before any other test.
+    let payload: string | ArrayBuffer | Uint8Array;
+    if (typeof data === "string" || data instanceof ArrayBuffer) payload = data;
+    else if (data instanceof Blob) {
       data.arrayBuffer().then((b) => {
         if (driver.readyState === 1) driver.send(new Uint8Array(b), options?.compress);
       });
       return;
+    } else {
+      // Before the try: a wrong type is the caller's error even on a closing socket.
+      payload = toBytes(data);
     }
-    // Before the try: a wrong type is the caller's error even on a closing socket.
-    const payload = typeof data === "string" || data instanceof ArrayBuffer ? data : toBytes(data);
     // readyState is asked only when a send fails: on Workers and Deno it is
     // a call into the runtime, on every message of an echo's hot path.
     try {
