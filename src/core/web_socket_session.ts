@@ -77,10 +77,13 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
   }
   readonly #events: WebSocketEvents<D, R>;
   readonly #ctx: WebSocketContext<D, R>;
-  readonly #maxMessageSize: number;
-  #state: 0 | 1 | 2 = 0; // before open, open, closed
+  // 0 once open where the runtime's own limit covers the route's.
+  #maxMessageSize: number;
   #held: RawMessageData[] | null = null;
-  #driver: SocketDriver | undefined;
+  // undefined before open, null once closed: the socket's state without a
+  // field of its own (each field costs every idle connection 8 bytes, and
+  // JSC rounds an object up to 16).
+  #driver: SocketDriver | undefined | null = undefined;
 
   /**
    * Creates the instance.
@@ -99,6 +102,20 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
     this.#maxMessageSize = options.maxMessageSize ?? 0;
   }
 
+  /**
+   * The largest message the session lets through, in bytes (0: no check
+   * here, the runtime enforces the route's limit). An adapter reads it to
+   * compare with a limit of its runtime's own.
+   *
+   * @example
+   * ```ts ignore
+   * if (session.maxMessageSize > maxPayloadLength) console.warn("Bun's limit is smaller");
+   * ```
+   */
+  get maxMessageSize(): number {
+    return this.#maxMessageSize;
+  }
+
   /** The context the handlers see. */
   get context(): WebSocketContext<D, R> {
     return this.#ctx;
@@ -108,12 +125,25 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
    * The socket is open: attach it, fire `onOpen`, then deliver anything held.
    *
    * @param driver The runtime's closures for this socket.
+   * @param runtimeMaxMessageSize The size above which the runtime itself
+   * closes with 1009, where it has a limit of its own that the adapter
+   * cannot set per route (Bun's server-wide `maxPayloadLength`). Where the
+   * route allows at least that much, the runtime's check is the only one
+   * that can fire and the session skips its own per message.
+   *
+   * @example Bun's server-wide limit covers the route's
+   * ```ts ignore
+   * // in Bun's `websocket.open(ws)`, with the `maxPayloadLength` given to Bun.serve
+   * session.open(driver, maxPayloadLength);
+   * ```
    */
-  open(driver: SocketDriver): void {
-    if (this.#state !== 0) return;
+  open(driver: SocketDriver, runtimeMaxMessageSize?: number): void {
+    if (this.#driver !== undefined) return;
+    if (runtimeMaxMessageSize !== undefined && runtimeMaxMessageSize <= this.#maxMessageSize) {
+      this.#maxMessageSize = 0;
+    }
     this.#ctx.attach(driver, this);
     this.#driver = driver;
-    this.#state = 1;
     trackSession(this);
     const onOpen = this.#events.onOpen;
     if (onOpen) this.#run(onOpen, createEvent("open"));
@@ -128,14 +158,14 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
    * @param data Text, or binary in any of the runtimes' forms.
    */
   message(data: RawMessageData): void {
-    if (this.#state === 2) return;
-    if (this.#state === 0) {
-      (this.#held ??= []).push(data);
+    const driver = this.#driver;
+    if (!driver) {
+      if (driver === undefined) (this.#held ??= []).push(data);
       return;
     }
     if (this.#maxMessageSize > 0 && isOver(data, this.#maxMessageSize)) {
-      // The runtime has no limit of its own: the same 1009 as the codec's.
-      this.#driver?.close(CloseCode.MessageTooBig, "Message too big");
+      // The runtime's limit is larger, or it has none: the same 1009 as the codec's.
+      driver.close(CloseCode.MessageTooBig, "Message too big");
       return;
     }
     const handler = this.#events.onMessage;
@@ -150,13 +180,12 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
    * @param wasClean Whether the closing handshake completed.
    */
   close(code: number, reason: string, wasClean: boolean): void {
-    if (this.#state === 2) return;
-    this.#state = 2;
+    if (this.#driver === null) return;
     this.#held = null;
     untrackSession(this);
     // Before the driver goes: native topics need the runtime's socket.
     if (this.#topics?.size) defaultPubSub.unsubscribeAll(this);
-    this.#driver = undefined;
+    this.#driver = null;
     const onClose = this.#events.onClose;
     if (onClose) this.#run(onClose, createCloseEvent(code, reason, wasClean));
   }
@@ -169,7 +198,7 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
   /** The runtime's send queue, which had backed up, has emptied. */
   drain(): void {
     const onDrain = this.#events.onDrain;
-    if (this.#state === 1 && onDrain) this.#run(onDrain, createEvent("drain"));
+    if (this.#driver && onDrain) this.#run(onDrain, createEvent("drain"));
   }
 
   /**
@@ -178,7 +207,7 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
    * @param error What went wrong.
    */
   error(error: unknown): void {
-    if (this.#state === 2) return;
+    if (this.#driver === null) return;
     const handler = this.#events.onError;
     if (handler) this.#call(handler, createErrorEvent(error));
     else console.error(error);
