@@ -7,6 +7,7 @@ import {
   type PerMessageDeflateAgreement,
 } from "../codec/mod.ts";
 import type { ByteTransport } from "./byte_transport.ts";
+import { internUrl } from "./intern_url.ts";
 import type { AcceptedUpgrade, RuntimeAdapter } from "./runtime_adapter.ts";
 import type { SocketDriver } from "./socket_driver.ts";
 import { WebSocketConnection } from "./web_socket_connection.ts";
@@ -121,7 +122,7 @@ function startConnection(
   const connection = new WebSocketConnection(transport, {
     protocol: upgrade.protocol,
     ...(deflate && createDeflateOptions(upgrade, deflate[0], deflate[1])),
-    url: upgrade.request.url,
+    url: internUrl(upgrade.request.url),
     maxMessageSize: limits.maxMessageSize,
     maxFragments: limits.maxFragments,
     idleTimeout: limits.idleTimeout,

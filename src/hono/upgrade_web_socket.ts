@@ -20,6 +20,7 @@ import {
   RUNTIME_ADAPTER,
   type RuntimeAdapter,
 } from "../core/runtime_adapter.ts";
+import { internUrl } from "../core/intern_url.ts";
 import { WebSocketContext } from "../core/web_socket_context.ts";
 import { type WebSocketEvents, WebSocketSession } from "../core/web_socket_session.ts";
 import { bunAdapter, isBun } from "../adapters/bun.ts";
@@ -282,7 +283,7 @@ function openSession<D, C extends UpgradeRequestContext>(
   const protocol =
     (options.protocols === undefined ? offered[0] : selectProtocol(offered, options.protocols)) ??
       "";
-  const ctx = new WebSocketContext<D>({ protocol, url: request.url, data });
+  const ctx = new WebSocketContext<D>({ protocol, url: internUrl(request.url), data });
   const session = new WebSocketSession<D>(events, ctx, {
     // Where the adapter does not enforce the limit itself, the session does.
     maxMessageSize: adapter.enforcesMessageSize ? 0 : limits.maxMessageSize,
