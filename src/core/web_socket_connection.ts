@@ -100,6 +100,24 @@ export type WebSocketListener<K extends keyof WebSocketEventMap> = (
 const PONG_BACKLOG = 16 * 1024;
 // Pings in a row left unanswered for the backlog before 1008.
 const MAX_UNANSWERED_PINGS = 1024;
+// The parts of a connection's #quiet: its silent sweeps, and one unanswered ping.
+const SWEEPS = 3;
+const PING = 4;
+
+interface ConnectionTimeouts {
+  readonly close: number;
+  readonly idle: number;
+}
+
+// Connections of one route have the same timeouts: the last pair made is
+// shared while it matches.
+let lastTimeouts: ConnectionTimeouts = Object.freeze({ close: 5000, idle: 0 });
+
+function connectionTimeouts(close: number, idle: number): ConnectionTimeouts {
+  const last = lastTimeouts;
+  if (last.close === close && last.idle === idle) return last;
+  return lastTimeouts = Object.freeze({ close, idle });
+}
 
 /**
  * A WebSocket connection over any {@linkcode ByteTransport}, with the surface
@@ -154,14 +172,15 @@ export class WebSocketConnection implements ProtocolHandler {
   // would cost each of them 32 bytes.
   #events: ConnectionListeners | undefined;
   #handler: WebSocketConnectionHandler | undefined;
-  #closeTimeout: number;
+  // Both timeouts in one object shared by connections made alike: a field
+  // costs each idle connection 8 bytes on Node.
+  #timeouts: ConnectionTimeouts;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  #idleTimeout: number;
-  // Idle sweeps since the peer last sent anything: a small integer, not a
-  // timestamp, which V8 would box (16 bytes a connection) and which cost a
-  // clock read per chunk.
-  #silentSweeps = 0;
-  #unansweredPings = 0;
+  // Idle sweeps since the peer last sent anything (the low two bits, at
+  // most 3) and pings in a row left unanswered (PING each): small integers
+  // in one field, not a timestamp, which V8 would box (16 bytes a
+  // connection) and which cost a clock read per chunk.
+  #quiet = 0;
 
   /**
    * Creates the instance.
@@ -177,8 +196,7 @@ export class WebSocketConnection implements ProtocolHandler {
     this.protocol = options.protocol ?? "";
     this.extensions = options.extensions ?? "";
     this.url = options.url ?? "";
-    this.#closeTimeout = options.closeTimeout ?? 5000;
-    this.#idleTimeout = options.idleTimeout ?? 0;
+    this.#timeouts = connectionTimeouts(options.closeTimeout ?? 5000, options.idleTimeout ?? 0);
     this.#handler = options.handler;
     this.#protocol = new WebSocketProtocol(this, {
       role: options.role ?? "server",
@@ -266,9 +284,12 @@ export class WebSocketConnection implements ProtocolHandler {
   open(): void {
     if (this.#readyState !== 0) return;
     this.#readyState = 1;
-    if (this.#idleTimeout > 0) watchIdle(this, this.#idleTimeout);
+    const idle = this.#timeouts.idle;
+    if (idle > 0) watchIdle(this, idle);
     const events = this.#events;
-    if (events && (events.onopen || events.lists?.open)) this.#emit("open", createEvent("open"));
+    if (events && (events.onopen || events.lists?.open)) {
+      this.emitEvent("open", createEvent("open"));
+    }
   }
 
   /**
@@ -277,7 +298,7 @@ export class WebSocketConnection implements ProtocolHandler {
    * @param chunk The bytes; the connection takes ownership of them.
    */
   receive(chunk: Uint8Array): void {
-    this.#silentSweeps = 0;
+    this.#quiet &= ~SWEEPS;
     this.#protocol.receive(chunk);
   }
 
@@ -294,7 +315,7 @@ export class WebSocketConnection implements ProtocolHandler {
    */
   receiveEnd(error?: unknown): void {
     if (error !== undefined && this.#readyState < 2) {
-      this.#emit("error", createErrorEvent(error));
+      this.emitEvent("error", createErrorEvent(error));
     }
     this.#protocol.abort();
   }
@@ -383,7 +404,7 @@ export class WebSocketConnection implements ProtocolHandler {
       // RFC 6455 §7.1.1: the peer never answered; end TCP ourselves.
       this.#transport.destroy();
       this.#protocol.abort();
-    }, this.#closeTimeout);
+    }, this.#timeouts.close);
   }
 
   /** Drops the connection now, without a closing handshake (1006). */
@@ -405,25 +426,27 @@ export class WebSocketConnection implements ProtocolHandler {
    */
   onPing(payload: Uint8Array): void {
     if (this.#transport.bufferedAmount < PONG_BACKLOG) {
-      this.#unansweredPings = 0;
+      this.#quiet &= SWEEPS;
       this.#protocol.sendFrame(Opcode.Pong, payload);
-    } else if (++this.#unansweredPings > MAX_UNANSWERED_PINGS) {
+    } else if ((this.#quiet += PING) >>> 2 > MAX_UNANSWERED_PINGS) {
       this.#protocol.fail(CloseCode.PolicyViolation, "Too many pings left unanswered");
     }
   }
 
   /** @internal ProtocolHandler. */
   onText(text: string): void {
-    this.#emitMessage(text);
+    this.emitMessage(text);
   }
 
   /** @internal ProtocolHandler. */
   onBinary(data: Uint8Array): void {
-    this.#emitMessage(toBinaryType(data, this.binaryType));
+    this.emitMessage(toBinaryType(data, this.binaryType));
   }
 
-  // The hot path: no lookup by event name, no event object for the handler.
-  #emitMessage(data: RawMessageData): void {
+  // Its helpers are TypeScript-private, not #private: an instance's #method
+  // costs every instance a brand slot (8 bytes each on Node).
+  /** The hot path: no lookup by event name, no event object for the handler. */
+  private emitMessage(data: RawMessageData): void {
     this.#handler?.message(data);
     const events = this.#events;
     if (events === undefined) return;
@@ -432,24 +455,27 @@ export class WebSocketConnection implements ProtocolHandler {
     if (!onmessage && !list) return;
     // A "uint8array" view is handed over as it is, as Bun does.
     const event = createMessageEvent(data as ArrayBuffer);
-    if (onmessage) this.#call(onmessage, event);
-    if (list) { for (const listener of list) this.#call(listener, event); }
+    if (onmessage) this.callListener(onmessage, event);
+    if (list) { for (const listener of list) this.callListener(listener, event); }
   }
 
   /** @internal ProtocolHandler. */
   onClose(code: number, reason: string, wasClean: boolean): void {
     clearTimeout(this.#closeTimer);
-    if (this.#idleTimeout > 0) unwatchIdle(this, this.#idleTimeout);
+    const idle = this.#timeouts.idle;
+    if (idle > 0) unwatchIdle(this, idle);
     const failed = !wasClean && code !== CloseCode.Abnormal && this.#readyState < 3;
     this.#readyState = 3;
     if (wasClean || code !== CloseCode.Abnormal) this.#transport.end();
     // WHATWG "fail the WebSocket connection": error, then close. The
     // protocol sent `code` because of what the peer did.
-    if (failed) this.#emit("error", createErrorEvent(new ProtocolError(code, reason)));
+    if (failed) {
+      this.emitEvent("error", createErrorEvent(new ProtocolError(code, reason)));
+    }
     this.#handler?.close(code, reason, wasClean);
     const events = this.#events;
     if (events && (events.onclose || events.lists?.close)) {
-      this.#emit("close", createCloseEvent(code, reason, wasClean));
+      this.emitEvent("close", createCloseEvent(code, reason, wasClean));
     }
     if (events) events.lists = undefined;
   }
@@ -461,22 +487,28 @@ export class WebSocketConnection implements ProtocolHandler {
    * third (silent for at least the whole timeout) drops the connection.
    */
   onIdleSweep(): void {
-    const silent = ++this.#silentSweeps;
-    if (silent >= 3) this.terminate();
+    const silent = Math.min((this.#quiet & SWEEPS) + 1, 3);
+    this.#quiet = (this.#quiet & ~SWEEPS) | silent;
+    if (silent === 3) this.terminate();
     else if (silent === 2) this.ping();
   }
 
-  #emit<K extends keyof WebSocketEventMap>(type: K, event: WebSocketEventMap[K]): void {
+  /** Fires an event at the handler, the on* handler and the listeners. */
+  private emitEvent<K extends keyof WebSocketEventMap>(
+    type: K,
+    event: WebSocketEventMap[K],
+  ): void {
     if (type === "error") this.#handler?.error((event as WebSocketErrorEvent).error);
     const events = this.#events;
     if (events === undefined) return;
     const handler = events[`on${type}`] as WebSocketListener<K> | null;
     const list = events.lists?.[type] as WebSocketListener<K>[] | undefined;
-    if (handler) this.#call(handler, event);
-    if (list) { for (const listener of list) this.#call(listener, event); }
+    if (handler) this.callListener(handler, event);
+    if (list) { for (const listener of list) this.callListener(listener, event); }
   }
 
-  #call<K extends keyof WebSocketEventMap>(
+  /** Calls one listener; what it throws is reported, never decoded. */
+  private callListener<K extends keyof WebSocketEventMap>(
     listener: WebSocketListener<K>,
     event: WebSocketEventMap[K],
   ): void {
@@ -485,7 +517,7 @@ export class WebSocketConnection implements ProtocolHandler {
     } catch (error) {
       // An application error never reaches the decoder; it is reported.
       if (event.type === "error") console.error(error);
-      else this.#emit("error", createErrorEvent(error));
+      else this.emitEvent("error", createErrorEvent(error));
     }
   }
 }
