@@ -139,7 +139,7 @@ abstract class BunSocket implements SocketDriver {
     }
   }
 
-  close(code?: number, reason?: string): void {
+  closeWith(code?: number, reason?: string): void {
     this.raw.close(code, reason);
   }
 

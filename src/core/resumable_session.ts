@@ -777,7 +777,7 @@ class SessionDriver implements SocketDriver {
   send(data: string | Uint8Array | ArrayBuffer): void {
     this.#session.sendDirect(data);
   }
-  close(code?: number, reason?: string): void {
+  closeWith(code?: number, reason?: string): void {
     this.#session.close(code, reason ?? "");
   }
   ping(data: Uint8Array): void {

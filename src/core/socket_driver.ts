@@ -10,8 +10,12 @@ export interface SocketDriver {
    * buffer); `compress` is a per-message wish the runtime may ignore.
    */
   send(data: string | Uint8Array | ArrayBuffer, compress?: boolean): void;
-  /** Starts the closing handshake with any code the server may send. */
-  close(code?: number, reason?: string): void;
+  /**
+   * Starts the closing handshake with any code the server may send (1001,
+   * 1008, 1009, 1011, 1013 …): named as `WebSocketConnection.closeWith()`,
+   * so that a codec connection is its own driver.
+   */
+  closeWith(code?: number, reason?: string): void;
   /** Writes an already encoded frame (a topic's, encoded once), where the codec frames bytes. */
   sendEncoded?(chunks: Uint8Array[]): void;
   /** Sends a ping, where the runtime can. */

@@ -10,6 +10,7 @@ import {
 import type { ByteTransport } from "./byte_transport.ts";
 import { unwatchIdle, watchIdle } from "./idle_sweeper.ts";
 import { type SendData, toBytes } from "./send_data.ts";
+import type { SocketDriver } from "./socket_driver.ts";
 import {
   createCloseEvent,
   createErrorEvent,
@@ -145,7 +146,7 @@ function connectionTimeouts(close: number, idle: number): ConnectionTimeouts {
  * console.log(written[0].length); // 7: the unmasked "Hello" echoed
  * ```
  */
-export class WebSocketConnection implements ProtocolHandler {
+export class WebSocketConnection implements ProtocolHandler, SocketDriver {
   /** `readyState` value: not open yet. */
   static readonly CONNECTING = 0;
   /** `readyState` value: open. */
@@ -212,6 +213,14 @@ export class WebSocketConnection implements ProtocolHandler {
   /** `0` connecting, `1` open, `2` closing, `3` closed. */
   get readyState(): number {
     return this.#readyState;
+  }
+
+  /**
+   * The runtime's own socket, as a {@linkcode SocketDriver} names it: a
+   * codec connection is its own socket, and its own driver.
+   */
+  get raw(): WebSocketConnection {
+    return this;
   }
 
   /** Called on open, like `WebSocket.onopen`. */

@@ -224,7 +224,7 @@ export class WebSocketContext<D = unknown, R = unknown> {
         "SyntaxError",
       );
     }
-    this.#driver?.close(code ?? (reason ? 1000 : undefined), reason ?? "");
+    this.#driver?.closeWith(code ?? (reason ? 1000 : undefined), reason ?? "");
   }
 
   /**
@@ -243,6 +243,6 @@ export class WebSocketContext<D = unknown, R = unknown> {
     if (encoder.encode(reason).length > 123) {
       throw new RangeError("Close reason must be at most 123 UTF-8 bytes");
     }
-    this.#driver?.close(code, reason);
+    this.#driver?.closeWith(code, reason);
   }
 }

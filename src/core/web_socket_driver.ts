@@ -75,7 +75,7 @@ export class WebSocketDriver implements SocketDriver {
    * @param code The close code.
    * @param reason The reason.
    */
-  close(code?: number, reason?: string): void {
+  closeWith(code?: number, reason?: string): void {
     this.raw.close(code, reason);
   }
 

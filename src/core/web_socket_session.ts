@@ -146,7 +146,7 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
     this.#driver = driver;
     trackSession(this);
     const onOpen = this.#events.onOpen;
-    if (onOpen) this.#run(onOpen, createEvent("open"));
+    if (onOpen) this.runHandler(onOpen, createEvent("open"));
     const held = this.#held;
     this.#held = null;
     if (held) { for (const data of held) this.message(data); }
@@ -165,11 +165,11 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
     }
     if (this.#maxMessageSize > 0 && isOver(data, this.#maxMessageSize)) {
       // The runtime's limit is larger, or it has none: the same 1009 as the codec's.
-      driver.close(CloseCode.MessageTooBig, "Message too big");
+      driver.closeWith(CloseCode.MessageTooBig, "Message too big");
       return;
     }
     const handler = this.#events.onMessage;
-    if (handler) this.#run(handler, createMessageEvent(this.#convert(data)));
+    if (handler) this.runHandler(handler, createMessageEvent(this.convert(data)));
   }
 
   /**
@@ -187,7 +187,7 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
     if (this.#topics?.size) defaultPubSub.unsubscribeAll(this);
     this.#driver = null;
     const onClose = this.#events.onClose;
-    if (onClose) this.#run(onClose, createCloseEvent(code, reason, wasClean));
+    if (onClose) this.runHandler(onClose, createCloseEvent(code, reason, wasClean));
   }
 
   /** Whether the handlers listen for `onDrain`: adapters watch the queue only then. */
@@ -198,7 +198,7 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
   /** The runtime's send queue, which had backed up, has emptied. */
   drain(): void {
     const onDrain = this.#events.onDrain;
-    if (this.#driver && onDrain) this.#run(onDrain, createEvent("drain"));
+    if (this.#driver && onDrain) this.runHandler(onDrain, createEvent("drain"));
   }
 
   /**
@@ -209,7 +209,7 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
   error(error: unknown): void {
     if (this.#driver === null) return;
     const handler = this.#events.onError;
-    if (handler) this.#call(handler, createErrorEvent(error));
+    if (handler) this.runErrorHandler(handler, createErrorEvent(error));
     else console.error(error);
   }
 
@@ -221,7 +221,7 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
    * @param reason At most 123 UTF-8 bytes.
    */
   closeWith(code: number, reason: string): void {
-    this.#driver?.close(code, reason);
+    this.#driver?.closeWith(code, reason);
   }
 
   /**
@@ -267,10 +267,13 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
   terminate(): void {
     const driver = this.#driver;
     if (driver?.terminate) driver.terminate();
-    else driver?.close(CloseCode.GoingAway, "");
+    else driver?.closeWith(CloseCode.GoingAway, "");
   }
 
-  #convert(data: RawMessageData): MessageData {
+  // Its helpers are TypeScript-private, not #private: an instance's #method
+  // costs every instance a brand slot (8 bytes each on Node).
+  /** The message as the handler's `binaryType` asks. */
+  private convert(data: RawMessageData): MessageData {
     if (typeof data === "string") return data;
     const type = this.#ctx.binaryType;
     // The runtime's own ArrayBuffer as it is (Deno, Bun, Workers): a view
@@ -284,7 +287,8 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
     return type === "blob" ? new Blob([buffer]) : buffer;
   }
 
-  #run<E>(
+  /** Runs a handler; what it throws or rejects with goes to `onError`. */
+  private runHandler<E>(
     handler: (event: E, ws: WebSocketContext<D, R>) => unknown,
     event: E,
   ): void {
@@ -296,7 +300,8 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
     }
   }
 
-  #call(
+  /** Runs `onError`; what it throws or rejects with is logged. */
+  private runErrorHandler(
     handler: (
       event: WebSocketErrorEvent,
       ws: WebSocketContext<D, R>,

@@ -219,7 +219,7 @@ class ResumeDriver<D> implements SocketDriver {
       : new Uint8Array(data);
     this.#ws.write(encodeResumeFrame({ t: "m", data: payload }));
   }
-  close(code?: number, reason?: string): void {
+  closeWith(code?: number, reason?: string): void {
     const ws = this.#ws;
     if (!ws.socket || ws.closed || ws.socket.readyState > 1) return;
     if (ws.state.s !== Phase.Replaced) ws.state.s = Phase.Ending;

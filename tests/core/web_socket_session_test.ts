@@ -9,7 +9,7 @@ function recordingDriver(): SocketDriver & { closes: Array<[number?, string?]> }
   return {
     closes,
     send() {},
-    close(code, reason) {
+    closeWith(code, reason) {
       closes.push([code, reason]);
     },
     readyState: 1,
