@@ -388,6 +388,7 @@ export class Measurer {
               heapPerConnection: per(after.usage.heapUsed, before.usage.heapUsed),
               heapTotalPerConnection: per(after.usage.heapTotal, before.usage.heapTotal),
               externalPerConnection: per(after.usage.external ?? 0, before.usage.external ?? 0),
+              newSpacePerConnection: per(after.usage.newSpace ?? 0, before.usage.newSpace ?? 0),
             },
           }
           : undefined,

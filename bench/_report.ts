@@ -263,8 +263,9 @@ export function renderMarkdown(
         "open; medians, per connection)",
       "",
       "| server | RSS as `ps` shows it 1 s after (no GC) | RSS after a forced GC | " +
-        "V8 heap used | V8 heap committed | external | connections opened |",
-      "|---|--:|--:|--:|--:|--:|--:|",
+        "V8 heap used | V8 heap committed | of it, the young generation | external | " +
+        "connections opened |",
+      "|---|--:|--:|--:|--:|--:|--:|--:|",
     );
     for (const side of ["ours", "proto", "ws"] as const) {
       const samples = shown.samples[side];
@@ -277,15 +278,21 @@ export function renderMarkdown(
         `| ${name} | ${formatNumber(median(samples.map((s) => s.value)) / 1024)} KiB | ${
           gc?.length ? `${formatNumber(median(gc.map((s) => s.value)) / 1024)} KiB` : "–"
         } | ${kib(gc, "heapPerConnection")} | ${kib(gc, "heapTotalPerConnection")} | ${
-          kib(gc, "externalPerConnection")
-        } | ${formatNumber(medianDetail(samples, "opened"))} of ${
-          formatNumber(medianDetail(samples, "connections"))
-        } |`,
+          Number.isFinite(medianDetail(gc, "newSpacePerConnection"))
+            ? kib(gc, "newSpacePerConnection")
+            : "–"
+        } | ${kib(gc, "externalPerConnection")} | ${
+          formatNumber(medianDetail(samples, "opened"))
+        } of ${formatNumber(medianDetail(samples, "connections"))} |`,
       );
     }
     lines.push(
       "",
-      "RSS beyond the V8 heap is Node's and libuv's native per-socket memory and malloc's own.",
+      "RSS beyond the V8 heap is Node's and libuv's native per-socket memory and malloc's own. " +
+        "The young generation (V8's new space) grows with what survives the connections' " +
+        "opening, to its 16 MiB-per-semispace maximum on both servers: divided by the " +
+        "connections it is a fixed part of both RSS figures, which weighs less the more " +
+        "connections there are.",
     );
   }
   const allocations = extras.allocations ?? {};

@@ -81,8 +81,18 @@ export function createLayerCostFigures(idleConnections = 10_000): Figure[] {
     ["workerd", "workerd", "bare `WebSocketPair` echo Worker"],
   ];
   const server = runtimes.filter(([runtime]) => runtime !== "workerd");
+  // The same echo against bare Bun handing its handler ArrayBuffers, as
+  // edgesocket's handlers get them: what the message type costs Bun itself
+  // is then on both sides.
+  const sameType: Figure = {
+    ...figure("bun", "Bun", 'bare `Bun.serve` echo with `ws.binaryType = "arraybuffer"`'),
+    id: "layer-bun-arraybuffer",
+    informational: true,
+    sides: { ours: "edgesocket on Bun", ws: "bare Bun, ArrayBuffer messages" },
+  };
   return [
     ...runtimes.map(([runtime, name, baseline]) => figure(runtime, name, baseline)),
+    sameType,
     ...server.map(([runtime, name, baseline]) => handshakeFigure(runtime, name, baseline)),
     ...server.flatMap(([runtime, name, baseline]) =>
       idleFigures(runtime, name, baseline, idleConnections)
@@ -189,7 +199,7 @@ const bench :Workerd.Worker = (
 
 async function serverSpec(
   runtime: LayerRuntime,
-  side: "ours" | "raw",
+  side: "ours" | "raw" | "raw-arraybuffer",
   dir: string,
 ): Promise<ServerSpec> {
   if (runtime === "deno") {
@@ -253,6 +263,19 @@ export async function runLayerCost(
           const as = side === "ours" ? "ours" : "ws";
           recordSample(context, figure, as, sample);
           recordSample(context, byId.get(`${figure.id}-cpu`) as Figure, as, cpuSample(sample));
+          const sameType = byId.get(`${figure.id}-arraybuffer`);
+          if (sameType && side === "ours") recordSample(context, sameType, "ours", sample);
+        }
+        const sameType = byId.get(`${figure.id}-arraybuffer`);
+        if (sameType) {
+          const spec = await serverSpec(runtime, "raw-arraybuffer", dir);
+          const sample = await measure.loadServers(
+            `${sameType.id} raw`,
+            [spec],
+            "echo",
+            () => ECHO,
+          );
+          recordSample(context, sameType, "ws", sample);
         }
         if (runtime === "workerd") continue;
         for (const side of sides) {

@@ -5,7 +5,10 @@
  * bare `Bun.serve` with the same routes in Bun's own API: `/echo` echoes,
  * `/fanout` subscribes to the topic natively, `/publish` publishes with
  * Bun's `ws.publish()`. Both bind 127.0.0.1 on a free port and print
- * `listening <port>`.
+ * `listening <port>`. `raw-arraybuffer` is `raw` with `ws.binaryType =
+ * "arraybuffer"`: binary messages reach its handler as the ArrayBuffers that
+ * edgesocket's handlers get (WHATWG's and Hono's default), where Bun's own
+ * default hands over a Buffer.
  */
 import process from "node:process";
 import { websocket } from "../../src/adapters/bun.ts";
@@ -13,6 +16,7 @@ import { createBenchApp, TOPIC } from "./bench_app.ts";
 
 interface BareSocket {
   data: string;
+  binaryType: string;
   send(data: string | ArrayBuffer | Uint8Array): number;
   subscribe(topic: string): void;
   publish(topic: string, data: string | ArrayBuffer | Uint8Array): number;
@@ -32,8 +36,8 @@ declare const Bun: {
 };
 
 const side = process.argv[2];
-if (side !== "ours" && side !== "raw") {
-  console.error("usage: bun run bench/servers/bun_server.ts ours|raw");
+if (side !== "ours" && side !== "raw" && side !== "raw-arraybuffer") {
+  console.error("usage: bun run bench/servers/bun_server.ts ours|raw|raw-arraybuffer");
   process.exit(2);
 }
 
@@ -41,6 +45,7 @@ if (side !== "ours" && side !== "raw") {
 // measured here, which never comes near them.
 const bare = {
   open(ws: BareSocket) {
+    if (side === "raw-arraybuffer") ws.binaryType = "arraybuffer";
     if (ws.data === "/fanout") ws.subscribe(TOPIC);
   },
   message(ws: BareSocket, message: string | Uint8Array) {

@@ -33,5 +33,10 @@ process.on("SIGUSR2", () => {
     const heap = require("node:v8").getHeapStatistics();
     usage = { heapUsed: heap.used_heap_size, heapTotal: heap.total_heap_size, error: `${error}` };
   }
+  // The young generation's committed size, as edgesocket_server.ts reports it.
+  const newSpace = require("node:v8").getHeapSpaceStatistics().find((s) =>
+    s.space_name === "new_space"
+  );
+  usage = { ...usage, newSpace: newSpace ? newSpace.space_size : 0 };
   console.log(`memory ${JSON.stringify(usage)}`);
 });
