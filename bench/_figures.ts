@@ -212,6 +212,19 @@ export function createFigures(options: FigureOptions): Figure[] {
         `flight, one sent per echo; ${window}; no GC forced`,
       samples: {},
     },
+    {
+      id: "echo-arraybuffer",
+      title: "echo on Node, 64 clients × 16 in flight × 1 KiB, against ws handing its " +
+        "handler ArrayBuffers as edgesocket's handlers get them",
+      baseline: 'ws server with bufferutil, `binaryType = "arraybuffer"`',
+      unit: "k msgs/s",
+      scale: 1e3,
+      target: 3,
+      informational: true,
+      method: `${C_CLIENT}, \`echo\` mode, as echo; the ws server copies each message into an ` +
+        `ArrayBuffer of its own (bench/servers/ws_server_arraybuffer.cjs); ${window}; no GC forced`,
+      samples: {},
+    },
     ...idleFigures(options.idleConnections, ""),
     ...(options.idleLarge ? idleFigures(options.idleLarge, "-large") : []),
     {

@@ -213,8 +213,16 @@ async function runLoadRound(plan: Plan, round: number, group: string): Promise<v
     progress(`round ${round}/${config.rounds}: echo, 64 clients × 16 in flight × 1 KiB`);
     const echo = { clients: 64, inflight: 16, size: 1024 };
     for (const side of sides) {
-      plan.record("echo", side, await measure.load(side, plan.server(side), "echo", echo));
+      const sample = await measure.load(side, plan.server(side), "echo", echo);
+      plan.record("echo", side, sample);
+      if (side === "ours") plan.record("echo-arraybuffer", "ours", sample);
     }
+    // ws with ArrayBuffer messages: started as a server script of its own.
+    plan.record(
+      "echo-arraybuffer",
+      "ws",
+      await measure.load("ours", `${benchDir}servers/ws_server_arraybuffer.cjs`, "echo", echo),
+    );
   } else if (group === "idle") {
     const sizes: Array<[number, string]> = [[config.idleConnections, ""]];
     if (config.idleLarge) sizes.push([config.idleLarge, "-large"]);

@@ -17,7 +17,10 @@ if (!String(require(bufferUtilPath).unmask).includes("bufferUtil.unmask")) {
 
 const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
 wss.on("listening", () => console.log(`listening ${wss.address().port} bufferutil native`));
+// ws_server_arraybuffer.cjs sets this: ArrayBuffer messages, as edgesocket's.
+const binaryType = process.env.EDGESOCKET_BENCH_WS_BINARY_TYPE;
 wss.on("connection", (ws) => {
+  if (binaryType) ws.binaryType = binaryType;
   ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
   ws.on("error", () => {});
 });
