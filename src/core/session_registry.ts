@@ -1,15 +1,29 @@
 import { CloseCode } from "../codec/mod.ts";
 
-/** What the registry needs of an open session. */
+/**
+ * What the registry needs of an open session. The open sessions are a list
+ * through these links, not a Set: a Set's table, and the tables it outgrows
+ * on the way to 10,000 entries, cost each idle connection some 100 bytes
+ * on Node against the links' 16.
+ */
 export interface TrackedSession {
   /** Closes with a library code (1001 going away). */
   closeWith(code: number, reason: string): void;
   /** Drops the socket without a handshake, where the runtime can. */
   terminate(): void;
+  /** The registry's link to the session opened after it; `null` when none. */
+  registryPrev: TrackedSession | null;
+  /** The registry's link to the session opened before it; `null` when none. */
+  registryNext: TrackedSession | null;
 }
 
-const open = new Set<TrackedSession>();
+let first: TrackedSession | null = null;
+let count = 0;
 const waiters = new Set<() => void>();
+
+function isTracked(session: TrackedSession): boolean {
+  return session.registryPrev !== null || first === session;
+}
 
 /**
  * Notes an open session (the session does it on open).
@@ -17,7 +31,11 @@ const waiters = new Set<() => void>();
  * @param session The session.
  */
 export function trackSession(session: TrackedSession): void {
-  open.add(session);
+  if (isTracked(session)) return;
+  session.registryNext = first;
+  if (first) first.registryPrev = session;
+  first = session;
+  count++;
 }
 
 /**
@@ -26,7 +44,13 @@ export function trackSession(session: TrackedSession): void {
  * @param session The session.
  */
 export function untrackSession(session: TrackedSession): void {
-  if (open.delete(session) && open.size === 0) {
+  if (!isTracked(session)) return;
+  const { registryPrev: prev, registryNext: next } = session;
+  if (prev) prev.registryNext = next;
+  else first = next;
+  if (next) next.registryPrev = prev;
+  session.registryPrev = session.registryNext = null;
+  if (--count === 0) {
     for (const wake of waiters) wake();
   }
 }
@@ -43,7 +67,7 @@ export function untrackSession(session: TrackedSession): void {
  * ```
  */
 export function openConnectionCount(): number {
-  return open.size;
+  return count;
 }
 
 /** Options for {@linkcode closeAllConnections}. */
@@ -74,14 +98,15 @@ export interface CloseAllOptions {
 export async function closeAllConnections(
   options: CloseAllOptions = {},
 ): Promise<{ closed: number; dropped: number }> {
-  const sessions = [...open];
+  const sessions: TrackedSession[] = [];
+  for (let session = first; session; session = session.registryNext) sessions.push(session);
   for (const session of sessions) {
     session.closeWith(
       options.code ?? CloseCode.GoingAway,
       options.reason ?? "Server shutting down",
     );
   }
-  if (open.size > 0) {
+  if (count > 0) {
     let wake: () => void = () => {};
     const done = new Promise<void>((resolve) => (wake = resolve));
     waiters.add(wake);
@@ -90,10 +115,10 @@ export async function closeAllConnections(
     clearTimeout(timer);
     waiters.delete(wake);
   }
-  const left = sessions.filter((s) => open.has(s));
+  const left = sessions.filter(isTracked);
   for (const session of left) {
     session.terminate();
-    open.delete(session);
+    untrackSession(session);
   }
   return { closed: sessions.length - left.length, dropped: left.length };
 }

@@ -182,6 +182,10 @@ export class WebSocketConnection implements ProtocolHandler, SocketDriver {
   // in one field, not a timestamp, which V8 would box (16 bytes a
   // connection) and which cost a clock read per chunk.
   #quiet = 0;
+  /** @internal The idle sweeper's list, through the connections themselves. */
+  idlePrev: WebSocketConnection | null = null;
+  /** @internal The idle sweeper's list, through the connections themselves. */
+  idleNext: WebSocketConnection | null = null;
 
   /**
    * Creates the instance.
@@ -496,6 +500,7 @@ export class WebSocketConnection implements ProtocolHandler, SocketDriver {
    * third (silent for at least the whole timeout) drops the connection.
    */
   onIdleSweep(): void {
+    if (this.#readyState === 3) return;
     const silent = Math.min((this.#quiet & SWEEPS) + 1, 3);
     this.#quiet = (this.#quiet & ~SWEEPS) | silent;
     if (silent === 3) this.terminate();

@@ -84,6 +84,10 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
   // field of its own (each field costs every idle connection 8 bytes, and
   // JSC rounds an object up to 16).
   #driver: SocketDriver | undefined | null = undefined;
+  /** @internal The open sessions' list, through the sessions themselves. */
+  registryPrev: WebSocketSession<unknown, unknown> | null = null;
+  /** @internal The open sessions' list, through the sessions themselves. */
+  registryNext: WebSocketSession<unknown, unknown> | null = null;
 
   /**
    * Creates the instance.
