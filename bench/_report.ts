@@ -290,9 +290,8 @@ export function renderMarkdown(
       "",
       "RSS beyond the V8 heap is Node's and libuv's native per-socket memory and malloc's own. " +
         "The young generation (V8's new space) grows with what survives the connections' " +
-        "opening, to its 16 MiB-per-semispace maximum on both servers: divided by the " +
-        "connections it is a fixed part of both RSS figures, which weighs less the more " +
-        "connections there are.",
+        "opening, on both servers: committed once, not per connection, it is a large part of " +
+        "both RSS figures at this count, and weighs less the more connections there are.",
     );
   }
   const allocations = extras.allocations ?? {};
