@@ -232,24 +232,33 @@ export async function startWrangler(
   args: string[],
   options: { port?: number; env?: Record<string, string> } = {},
 ): Promise<ServerProcess> {
-  return await startProcess(BIN.node, [
-    "--no-warnings",
-    "--experimental-vm-modules",
-    `${root}node_modules/wrangler/wrangler-dist/cli.js`,
-    "dev",
-    ...args,
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    `${options.port ?? freePort()}`,
-    "--inspector-port",
-    `${freePort()}`,
-    "--show-interactive-dev-session=false",
-  ], {
-    ready: /Ready on http:\/\/127\.0\.0\.1:(\d+)/,
-    env: { WRANGLER_SEND_METRICS: "false", ...options.env },
-    timeout: 60_000,
-  });
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startProcess(BIN.node, [
+        "--no-warnings",
+        "--experimental-vm-modules",
+        `${root}node_modules/wrangler/wrangler-dist/cli.js`,
+        "dev",
+        ...args,
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        `${options.port ?? freePort()}`,
+        "--inspector-port",
+        `${freePort()}`,
+        "--show-interactive-dev-session=false",
+      ], {
+        ready: /Ready on http:\/\/127\.0\.0\.1:(\d+)/,
+        env: { WRANGLER_SEND_METRICS: "false", ...options.env },
+        timeout: 60_000,
+      });
+    } catch (error) {
+      // The ports were free when picked, but wrangler binds them seconds
+      // later, and another test's process (an outgoing connection's
+      // ephemeral port) may have taken one meanwhile: pick again, twice.
+      if (attempt >= 3 || !/Address already in use/.test(String(error))) throw error;
+    }
+  }
 }
 
 /** Starts a Worker entry under workerd with the parity suite's own config. */
