@@ -103,3 +103,9 @@ export {
   ProtocolError,
   type ProtocolSelector,
 } from "./src/codec/mod.ts";
+
+// The types that this module's exports name, exported with them so that
+// its documentation is whole on its own.
+export type { HistoryEntry, HistoryPage } from "./src/core/history_store.ts";
+export type { ResumeSessionRecord } from "./src/core/session_store.ts";
+export type { StreamPosition } from "./src/protocol/resume_protocol.ts";

@@ -75,3 +75,33 @@ export type {
 export type { ResumeSessionRecord, SessionStore } from "../core/session_store.ts";
 export { TopicHistory } from "../core/topic_history.ts";
 export { hashToken } from "../core/resume_route.ts";
+
+// The types that this module's exports name, exported with them so that
+// its documentation is whole on its own.
+export type { DeflateEngine, DeflateStreamOptions } from "../codec/deflate_engine.ts";
+export type { ExtensionOffer } from "../codec/extension_offers.ts";
+export type { PerMessageDeflateNegotiation } from "../codec/negotiate_per_message_deflate.ts";
+export type { PerMessageDeflate, PerMessageDeflateOptions } from "../codec/per_message_deflate.ts";
+export type { ProtocolSelector } from "../codec/server_handshake.ts";
+export type { ProtocolHandler } from "../codec/web_socket_protocol.ts";
+export type { Backplane } from "../core/backplane.ts";
+export type { PubSub, Subscriber, TopicLeaveListener } from "../core/pub_sub.ts";
+export type { ResumeOptions } from "../core/resume_options.ts";
+export type { SendData } from "../core/send_data.ts";
+export type { TopicHistoryOptions } from "../core/topic_history.ts";
+export type {
+  WebSocketContext,
+  WebSocketReadyState,
+  WebSocketSendOptions,
+} from "../core/web_socket_context.ts";
+export type {
+  BinaryType,
+  MessageData,
+  WebSocketCloseEvent,
+  WebSocketDrainEvent,
+  WebSocketErrorEvent,
+  WebSocketMessageEvent,
+  WebSocketOpenEvent,
+} from "../core/web_socket_events.ts";
+export type { WebSocketEvents } from "../core/web_socket_session.ts";
+export type { UpgradeWebSocketOptions } from "../hono/upgrade_web_socket.ts";

@@ -48,3 +48,11 @@ export { type BunWebSocket, createBunWebSocket } from "../hono/create_bun_web_so
 export const upgradeWebSocket: UpgradeWebSocket<BunServerWebSocket> = upgrade as UpgradeWebSocket<
   BunServerWebSocket
 >;
+
+// The types that this module's exports name, exported with them so that
+// its documentation is whole on its own.
+export type { ExtensionOffer } from "../codec/extension_offers.ts";
+export type { AcceptedUpgrade, ConnectionLimits, RuntimeAdapter } from "../core/runtime_adapter.ts";
+export type { SocketDriver } from "../core/socket_driver.ts";
+export type { RawMessageData } from "../core/web_socket_events.ts";
+export type { WebSocketSession } from "../core/web_socket_session.ts";

@@ -49,3 +49,10 @@ export {
  * ```
  */
 export const upgradeWebSocket: UpgradeWebSocket<WebSocket> = upgrade as UpgradeWebSocket<WebSocket>;
+
+// The types that this module's exports name, exported with them so that
+// its documentation is whole on its own.
+export type { ExtensionOffer } from "../codec/extension_offers.ts";
+export type { SocketDriver } from "../core/socket_driver.ts";
+export type { RawMessageData } from "../core/web_socket_events.ts";
+export type { WebSocketSession } from "../core/web_socket_session.ts";

@@ -57,3 +57,16 @@ export type { WebSocketConnection } from "../core/web_socket_connection.ts";
  */
 export const upgradeWebSocket: UpgradeWebSocket<WebSocket | WebSocketConnection> =
   upgrade as UpgradeWebSocket<WebSocket | WebSocketConnection>;
+
+// The types that this module's exports name, exported with them so that
+// its documentation is whole on its own.
+export type { ExtensionOffer } from "../codec/extension_offers.ts";
+export type { ProtocolHandler } from "../codec/web_socket_protocol.ts";
+export type { SocketDriver } from "../core/socket_driver.ts";
+export type {
+  ConnectionBinaryType,
+  WebSocketEventMap,
+  WebSocketListener,
+} from "../core/web_socket_connection.ts";
+export type { RawMessageData } from "../core/web_socket_events.ts";
+export type { WebSocketSession } from "../core/web_socket_session.ts";

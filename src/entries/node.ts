@@ -40,3 +40,14 @@ export type { WebSocketConnection } from "../core/web_socket_connection.ts";
 export const upgradeWebSocket: UpgradeWebSocket<WebSocketConnection> = upgrade as UpgradeWebSocket<
   WebSocketConnection
 >;
+
+// The types that this module's exports name, exported with them so that
+// its documentation is whole on its own.
+export type { DeflateEngine, DeflateStreamOptions } from "../codec/deflate_engine.ts";
+export type { ProtocolHandler } from "../codec/web_socket_protocol.ts";
+export type { SocketDriver } from "../core/socket_driver.ts";
+export type {
+  ConnectionBinaryType,
+  WebSocketEventMap,
+  WebSocketListener,
+} from "../core/web_socket_connection.ts";
