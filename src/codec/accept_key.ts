@@ -1,4 +1,5 @@
 import { encodeBase64 } from "./base64.ts";
+import { compressBlock, expandSchedule, SHA1_INITIAL } from "./_sha1_block.ts";
 import { sha1 } from "./sha1.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -50,46 +51,8 @@ const CODES: number[] = new Array(28).fill(0);
   expandSchedule(SECOND);
 })();
 
-function expandSchedule(w: Int32Array): void {
-  for (let t = 16; t < 80; t++) {
-    const x = w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16];
-    w[t] = (x << 1) | (x >>> 31);
-  }
-}
-
 // The state after each block: h0 … h4.
 const H = new Int32Array(5);
-
-function compress(w: Int32Array): void {
-  let a = H[0], b = H[1], c = H[2], d = H[3], e = H[4];
-  for (let t = 0; t < 80; t++) {
-    let f: number, k: number;
-    if (t < 20) {
-      f = (b & c) | (~b & d);
-      k = 0x5a827999;
-    } else if (t < 40) {
-      f = b ^ c ^ d;
-      k = 0x6ed9eba1;
-    } else if (t < 60) {
-      f = (b & c) | (b & d) | (c & d);
-      k = 0x8f1bbcdc;
-    } else {
-      f = b ^ c ^ d;
-      k = 0xca62c1d6;
-    }
-    const temp = (((a << 5) | (a >>> 27)) + f + e + k + w[t]) | 0;
-    e = d;
-    d = c;
-    c = (b << 30) | (b >>> 2);
-    b = a;
-    a = temp;
-  }
-  H[0] = (H[0] + a) | 0;
-  H[1] = (H[1] + b) | 0;
-  H[2] = (H[2] + c) | 0;
-  H[3] = (H[3] + d) | 0;
-  H[4] = (H[4] + e) | 0;
-}
 
 function computeKeyAccept(key: string): string {
   for (let t = 0; t < 6; t++) {
@@ -98,13 +61,9 @@ function computeKeyAccept(key: string): string {
       (key.charCodeAt(at + 2) << 8) | key.charCodeAt(at + 3);
   }
   expandSchedule(FIRST);
-  H[0] = 0x67452301;
-  H[1] = 0xefcdab89 | 0;
-  H[2] = 0x98badcfe | 0;
-  H[3] = 0x10325476;
-  H[4] = 0xc3d2e1f0 | 0;
-  compress(FIRST);
-  compress(SECOND);
+  H.set(SHA1_INITIAL);
+  compressBlock(H, FIRST);
+  compressBlock(H, SECOND);
   // base64 of the 20 digest bytes: six 3-byte groups, then two bytes and "=".
   let out = 0;
   let carry = 0;

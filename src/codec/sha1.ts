@@ -1,3 +1,5 @@
+import { compressBlock, expandSchedule, SHA1_INITIAL } from "./_sha1_block.ts";
+
 /**
  * Synchronous SHA-1 (FIPS 180-4) in plain TypeScript. The handshake needs it
  * synchronously on every runtime, and WebCrypto's digest is async.
@@ -23,55 +25,16 @@ export function sha1(data: Uint8Array): Uint8Array {
   view.setUint32(padded.length - 8, Math.floor(bitLength / 0x100000000));
   view.setUint32(padded.length - 4, bitLength >>> 0);
 
-  let h0 = 0x67452301;
-  let h1 = 0xefcdab89;
-  let h2 = 0x98badcfe;
-  let h3 = 0x10325476;
-  let h4 = 0xc3d2e1f0;
+  const h = Int32Array.from(SHA1_INITIAL);
   const w = new Int32Array(80);
-
   for (let block = 0; block < padded.length; block += 64) {
     for (let t = 0; t < 16; t++) w[t] = view.getInt32(block + t * 4);
-    for (let t = 16; t < 80; t++) {
-      const x = w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16];
-      w[t] = (x << 1) | (x >>> 31);
-    }
-    let a = h0, b = h1, c = h2, d = h3, e = h4;
-    for (let t = 0; t < 80; t++) {
-      let f: number, k: number;
-      if (t < 20) {
-        f = (b & c) | (~b & d);
-        k = 0x5a827999;
-      } else if (t < 40) {
-        f = b ^ c ^ d;
-        k = 0x6ed9eba1;
-      } else if (t < 60) {
-        f = (b & c) | (b & d) | (c & d);
-        k = 0x8f1bbcdc;
-      } else {
-        f = b ^ c ^ d;
-        k = 0xca62c1d6;
-      }
-      const temp = (((a << 5) | (a >>> 27)) + f + e + k + w[t]) | 0;
-      e = d;
-      d = c;
-      c = (b << 30) | (b >>> 2);
-      b = a;
-      a = temp;
-    }
-    h0 = (h0 + a) | 0;
-    h1 = (h1 + b) | 0;
-    h2 = (h2 + c) | 0;
-    h3 = (h3 + d) | 0;
-    h4 = (h4 + e) | 0;
+    expandSchedule(w);
+    compressBlock(h, w);
   }
 
   const out = new Uint8Array(20);
   const outView = new DataView(out.buffer);
-  outView.setInt32(0, h0);
-  outView.setInt32(4, h1);
-  outView.setInt32(8, h2);
-  outView.setInt32(12, h3);
-  outView.setInt32(16, h4);
+  for (let i = 0; i < 5; i++) outView.setInt32(i * 4, h[i]);
   return out;
 }
