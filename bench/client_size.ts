@@ -12,6 +12,7 @@
  * @module
  */
 import { gzipSync } from "node:zlib";
+import { bundleClient } from "../examples/chat/build_client_bundle.ts";
 import { ROOT } from "../tests/_util/server_process.ts";
 import type { Figure } from "./_figures.ts";
 import type { GroupContext } from "./_group.ts";
@@ -21,22 +22,6 @@ import { recordSample, runStandalone } from "./_group.ts";
 export const CLIENT_BUDGET = 6000;
 
 const ENTRY = "src/client/mod.ts";
-
-async function minifyWithDeno(): Promise<Uint8Array> {
-  const out = await Deno.makeTempFile({ prefix: "edgesocket-client-", suffix: ".js" });
-  try {
-    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--quiet", "--minify", "--platform", "browser", "-o", out, ENTRY],
-      cwd: ROOT,
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (code !== 0) throw new Error(`deno bundle failed: ${new TextDecoder().decode(stderr)}`);
-    return await Deno.readFile(out);
-  } finally {
-    await Deno.remove(out).catch(() => {});
-  }
-}
 
 async function minifyWithEsbuild(): Promise<Uint8Array | undefined> {
   const esbuild = `${ROOT}node_modules/.bin/esbuild`;
@@ -75,7 +60,8 @@ export async function runClientSize(context: GroupContext): Promise<Figure[]> {
     samples: {},
   };
   context.progress("client size: deno bundle --minify, gzip -9");
-  const deno = await minifyWithDeno();
+  // The bundle the demo page serves, as examples/chat/build_client_bundle.ts makes it.
+  const deno = new TextEncoder().encode(await bundleClient());
   const esbuild = await minifyWithEsbuild();
   const detail: Record<string, number> = {
     minified: deno.length,
