@@ -1,4 +1,5 @@
 import { CloseCode } from "../codec/mod.ts";
+import { isOverSize } from "./is_over_size.ts";
 import { defaultPubSub, type Subscriber } from "./pub_sub.ts";
 import type { RuntimeTopics } from "./runtime_topics.ts";
 import type { SendData } from "./send_data.ts";
@@ -167,7 +168,7 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
       if (driver === undefined) (this.#held ??= []).push(data);
       return;
     }
-    if (this.#maxMessageSize > 0 && isOver(data, this.#maxMessageSize)) {
+    if (this.#maxMessageSize > 0 && isOverSize(data, this.#maxMessageSize)) {
       // The runtime's limit is larger, or it has none: the same 1009 as the codec's.
       driver.closeWith(CloseCode.MessageTooBig, "Message too big");
       return;
@@ -319,17 +320,4 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
       console.error(error);
     }
   }
-}
-
-function isOver(data: RawMessageData, max: number): boolean {
-  // Binary first: the common case on Bun's hot path, and a Blob's
-  // instanceof is the costlier test.
-  if (data instanceof ArrayBuffer || data instanceof Uint8Array) return data.byteLength > max;
-  if (typeof data === "string") {
-    // UTF-8 takes 1 to 3 bytes per UTF-16 unit: encode only when in doubt.
-    return data.length > max ||
-      (data.length * 3 > max && new TextEncoder().encode(data).length > max);
-  }
-  if (data instanceof Blob) return data.size > max;
-  return (data as ArrayBuffer).byteLength > max;
 }

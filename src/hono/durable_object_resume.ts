@@ -25,6 +25,7 @@ import {
   type TopicResume,
 } from "../protocol/resume_protocol.ts";
 import { ResumeProtocolError } from "../protocol/resume_protocol_error.ts";
+import { isOverSize } from "../core/is_over_size.ts";
 import { Publication } from "../core/publication.ts";
 import { assertTopic } from "../core/pub_sub.ts";
 import { createRandomId } from "../core/random_id.ts";
@@ -245,7 +246,7 @@ export class ObjectResume<D> implements ResumeTopics<D> {
     if (typeof message !== "string") {
       return this.#fail(ws, ResumeCloseCode.UnsupportedData, "Binary frames are not resume frames");
     }
-    if (ws.maxMessageSize > 0 && isOver(message, ws.maxMessageSize)) {
+    if (ws.maxMessageSize > 0 && isOverSize(message, ws.maxMessageSize)) {
       // The whole frame counts, as where the route's session checks it.
       return this.#fail(ws, 1009, "Message too big");
     }
@@ -658,14 +659,6 @@ export class ObjectResume<D> implements ResumeTopics<D> {
       console.error(inner);
     }
   }
-}
-
-const encoder = new TextEncoder();
-
-function isOver(message: string, max: number): boolean {
-  // UTF-8 takes 1 to 3 bytes per UTF-16 unit: encode only when in doubt.
-  return message.length > max ||
-    (message.length * 3 > max && encoder.encode(message).length > max);
 }
 
 function convert<D>(ws: ResumableObjectContext<D>, data: string | Uint8Array): MessageData {

@@ -7,6 +7,7 @@
  */
 import type { Context, Env, Input, MiddlewareHandler } from "hono";
 import type { BlankInput } from "hono/types";
+import { isOverSize } from "../core/is_over_size.ts";
 import type { AcceptedUpgrade, RuntimeAdapter } from "../core/runtime_adapter.ts";
 import { assertTopic } from "../core/pub_sub.ts";
 import {
@@ -423,7 +424,7 @@ export class DurableObjectWebSockets<D = unknown> {
     const ws = this.#contextOf(socket);
     if (!(ws instanceof HibernatableContext)) return await this.#resume!.message(ws, message);
     if (ws.closed) return;
-    if (ws.maxMessageSize > 0 && isOver(message, ws.maxMessageSize)) {
+    if (ws.maxMessageSize > 0 && isOverSize(message, ws.maxMessageSize)) {
       // The runtime's own limit is higher: the same 1009 as the codec's.
       ws.closeWith(1009, "Message too big");
       return;
@@ -612,15 +613,6 @@ export class DurableObjectWebSockets<D = unknown> {
       console.error(inner);
     }
   }
-}
-
-const encoder = new TextEncoder();
-
-function isOver(message: string | ArrayBuffer, max: number): boolean {
-  if (typeof message !== "string") return message.byteLength > max;
-  // UTF-8 takes 1 to 3 bytes per UTF-16 unit: encode only when in doubt.
-  return message.length > max ||
-    (message.length * 3 > max && encoder.encode(message).length > max);
 }
 
 function convert(message: string | ArrayBuffer, type: BinaryType): MessageData {
