@@ -6,14 +6,14 @@
  * history, so the object may hibernate with its clients connected, or be
  * evicted between a client's drop and its return, and lose nothing.
  *
+ * This is the protocol's state machine (the upgrade, the hello, messages
+ * and acks, subscriptions, the drop and the wait); the replay of a topic's
+ * history is `followResumableTopic()`, a numbered publication
+ * `publishResumable()`, the options `DurableObjectResumeOptions`.
+ *
  * @module
  */
-import {
-  DEFAULT_MAX_MESSAGE_SIZE,
-  HandshakeError,
-  isUpgradeRequest,
-  validateUpgradeRequest,
-} from "../codec/mod.ts";
+import { DEFAULT_MAX_MESSAGE_SIZE, HandshakeError, validateUpgradeRequest } from "../codec/mod.ts";
 import { decodeClientFrame } from "../protocol/decode_client_frame.ts";
 import {
   type ClientMessageFrame,
@@ -22,15 +22,13 @@ import {
   RESUME_PROTOCOL,
   ResumeCloseCode,
   type StreamPosition,
-  type TopicResume,
 } from "../protocol/resume_protocol.ts";
 import { ResumeProtocolError } from "../protocol/resume_protocol_error.ts";
 import { isOverSize } from "../core/is_over_size.ts";
-import { Publication } from "../core/publication.ts";
 import { assertTopic } from "../core/pub_sub.ts";
 import { createRandomId } from "../core/random_id.ts";
 import { hashToken } from "../core/resume_route.ts";
-import { type SendData, toBytes } from "../core/send_data.ts";
+import type { SendData } from "../core/send_data.ts";
 import type { ResumeSessionRecord } from "../core/session_store.ts";
 import type { WebSocketContext } from "../core/web_socket_context.ts";
 import {
@@ -50,35 +48,29 @@ import {
   type ResumeRecord,
   type ResumeTopics,
 } from "./durable_object_resume_context.ts";
+import type {
+  DurableObjectResumeOptions,
+  DurableObjectRouteResume,
+} from "./durable_object_resume_options.ts";
 import type { DurableObjectSessionStore } from "./durable_object_session_store.ts";
+import { followResumableTopic } from "./follow_resumable_topic.ts";
+import { publishResumable } from "./publish_resumable.ts";
 
-export { ResumableObjectContext, type ResumeAttachment } from "./durable_object_resume_context.ts";
-
-/** The `resume` option of `DurableObjectWebSockets`: where the object keeps what resume needs. */
-export interface DurableObjectResumeOptions {
-  /** The object's history (`new DurableObjectHistoryStore(ctx.storage)`). */
-  history: DurableObjectHistoryStore;
-  /** The object's sessions (`new DurableObjectSessionStore(ctx.storage)`). */
-  sessions: DurableObjectSessionStore;
-  /** Which topics are resumable (default: all of them). */
-  topics?: (topic: string) => boolean;
-  /** How long a dropped session waits for its client, in ms (default 120,000). */
-  retention?: number;
-  /** A socket that sends no `hello` within this many ms is closed 1008 (default 10,000). */
-  helloTimeout?: number;
-}
-
-/** The resume side of a route of `DurableObjectWebSockets.upgradeWebSocket()`. */
-export interface DurableObjectRouteResume<C> {
-  /**
-   * What the upgrade was authenticated as, from the route's context after
-   * its middleware ran: a token resumes only a session made for the same
-   * value (default: `""`, the token alone resumes).
-   */
-  identify?: (c: C) => string | Promise<string>;
-}
-
-/** @internal What the resume side needs of its `DurableObjectWebSockets`. */
+/**
+ * @internal What the resume side needs of its `DurableObjectWebSockets`.
+ *
+ * @example
+ * ```ts ignore
+ * const owner: ResumeOwner<Data> = {
+ *   events,
+ *   acceptWebSocket: (socket) => ctx.acceptWebSocket(socket),
+ *   getWebSockets: () => ctx.getWebSockets(),
+ *   contextOf: (socket) => contexts.get(socket),
+ *   register: (socket, ws) => void contexts.set(socket, ws),
+ *   publish: (topic, data, options) => sockets.publish(topic, data, options),
+ * };
+ * ```
+ */
 export interface ResumeOwner<D> {
   /** The object's handlers. */
   readonly events: WebSocketEvents<D, WebSocket>;
@@ -98,8 +90,6 @@ declare const WebSocketPair: {
   new (): { 0: WebSocket; 1: HibernatableSocket };
 };
 
-// History read per step of a replay.
-const PAGE = 256;
 const PONG = encodeResumeFrame({ t: "pong" });
 
 function refuse(status: number, reason: string, headers: Record<string, string> = {}): Response {
@@ -117,20 +107,16 @@ function positive(value: number, name: string): number {
 }
 
 /**
- * Whether a request is an upgrade that offers the resume protocol.
- *
- * @param request The request.
- * @returns `true` for a resume client's upgrade.
- */
-export function offersResume(request: Request): boolean {
-  if (!isUpgradeRequest(request.headers)) return false;
-  const offers = request.headers.get("sec-websocket-protocol") ?? "";
-  return offers.split(",").some((offer) => offer.trim() === RESUME_PROTOCOL);
-}
-
-/**
  * @internal The resume side of one `DurableObjectWebSockets`: its upgrades,
  * its sockets' frames, its sessions, and its resumable publications.
+ *
+ * @example
+ * ```ts ignore
+ * const resume = new ObjectResume<Data>(owner, { history, sessions });
+ * // In the object's webSocketMessage():
+ * const attachment = socket.deserializeAttachment() as ResumeAttachment;
+ * await resume.message(resume.context(socket, attachment), message);
+ * ```
  */
 export class ObjectResume<D> implements ResumeTopics<D> {
   readonly owner: ResumeOwner<D>;
@@ -381,39 +367,13 @@ export class ObjectResume<D> implements ResumeTopics<D> {
   }
 
   // Where a resumable topic goes on from for this socket: a replay from
-  // `from` (recovered), or the stream's position now (not recovered, or
-  // nothing to recover). The replay is written at once: the store answers
-  // at once, so no publication can come in between.
+  // `from`, or the stream's position now.
   #follow(
     ws: ResumableObjectContext<D>,
     topic: string,
     from: StreamPosition | undefined,
   ): void {
-    let resume: TopicResume;
-    let page = from ? this.#history.read(topic, from, PAGE) : "gone";
-    if (page === "gone") {
-      const now = this.#history.position(topic);
-      resume = from ? { ...now, recovered: false } : { ...now };
-    } else {
-      resume = { epoch: from!.epoch, offset: from!.offset, recovered: true };
-      let last = from!.offset;
-      for (;;) {
-        for (const entry of page.entries) {
-          last = entry.offset;
-          ws.write(encodeResumeFrame(
-            entry.origin === ws.id
-              ? { t: "pub", c: topic, e: resume.epoch, o: entry.offset }
-              : { t: "pub", c: topic, e: resume.epoch, o: entry.offset, data: entry.data },
-          ));
-        }
-        if (page.entries.length === 0 || last >= page.position.offset) break;
-        const next = this.#history.read(topic, { epoch: resume.epoch, offset: last }, PAGE);
-        if (next === "gone") break; // cannot happen within one synchronous step
-        page = next;
-      }
-    }
-    ws.state.f![topic] = [resume.epoch, resume.offset];
-    ws.welcomeTopics[topic] = resume;
+    followResumableTopic(ws, topic, { history: this.#history, from });
   }
 
   async #receive(ws: ResumableObjectContext<D>, frame: ClientMessageFrame): Promise<void> {
@@ -493,27 +453,7 @@ export class ObjectResume<D> implements ResumeTopics<D> {
     contexts: Array<WebSocketContext<D, WebSocket>>,
     except: unknown,
   ): number {
-    if (data instanceof Blob) {
-      throw new TypeError("Cannot publish a Blob on a resumable topic: publish its bytes");
-    }
-    const kept = typeof data === "string" ? data : toBytes(data).slice();
-    const origin = except instanceof ResumableObjectContext ? except.id : undefined;
-    const position = this.#history.append(topic, kept, origin);
-    const publication = new Publication(topic, position, kept, origin);
-    let sent = 0;
-    for (const ws of contexts) {
-      if (ws instanceof ResumableObjectContext) {
-        if (ws === except) ws.write(publication.positionText);
-        else if (ws.phase === Phase.Live || ws.phase === Phase.Welcoming) {
-          ws.write(publication.text);
-          sent++;
-        }
-      } else if (ws !== except) {
-        ws.send(kept);
-        sent++;
-      }
-    }
-    return sent;
+    return publishResumable(topic, data, { history: this.#history, contexts, except });
   }
 
   // ---- the socket goes --------------------------------------------------------

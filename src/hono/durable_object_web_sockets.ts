@@ -28,20 +28,19 @@ import {
 } from "../core/web_socket_events.ts";
 import type { WebSocketEvents } from "../core/web_socket_session.ts";
 import { createUpgradeMiddleware, type UpgradeWebSocketOptions } from "./upgrade_web_socket.ts";
-import {
-  type DurableObjectResumeOptions,
-  type DurableObjectRouteResume,
-  ObjectResume,
-  offersResume,
-  type ResumableObjectContext,
-  type ResumeAttachment,
-} from "./durable_object_resume.ts";
+import { offersResume } from "../core/offers_resume.ts";
+import { ObjectResume } from "./durable_object_resume.ts";
+import type { ResumableObjectContext, ResumeAttachment } from "./durable_object_resume_context.ts";
+import type {
+  DurableObjectResumeOptions,
+  DurableObjectRouteResume,
+} from "./durable_object_resume_options.ts";
 
 export type { DurableObjectPresence } from "./durable_object_presence.ts";
 export type {
   DurableObjectResumeOptions,
   DurableObjectRouteResume,
-} from "./durable_object_resume.ts";
+} from "./durable_object_resume_options.ts";
 
 /** A socket accepted with `ctx.acceptWebSocket()`: it carries an attachment. */
 export interface HibernatableWebSocket extends WebSocket {
