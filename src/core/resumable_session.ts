@@ -599,14 +599,17 @@ export class ResumableSession implements SubscriptionOwner {
   }
 
   /**
-   * The socket reported an error: the app's `onError`, while the session lives.
+   * The socket reported an error: the app's `onError`, while the session
+   * lives. Without one it is not logged: it is the peer's or the network's
+   * (a handler's own error is logged).
    *
    * @param error What went wrong.
+   * @param logUnhandled Log it when there is no `onError` (a handler threw).
    */
-  error(error: unknown): void {
-    if (this.#state === State.Ended) return;
+  error(error: unknown, logUnhandled = false): void {
+    if (this.#state === State.Ended) return void (logUnhandled && console.error(error));
     const onError = this.#events.onError;
-    if (!onError) return console.error(error);
+    if (!onError) return void (logUnhandled && console.error(error));
     try {
       const result = onError(createErrorEvent(error), this.context);
       if (result instanceof Promise) result.catch((e) => console.error(e));
@@ -750,9 +753,9 @@ export class ResumableSession implements SubscriptionOwner {
   #run<E>(handler: (event: E, ws: ResumableContext) => unknown, event: E): void {
     try {
       const result = handler(event, this.context);
-      if (result instanceof Promise) result.catch((e) => this.error(e));
+      if (result instanceof Promise) result.catch((e) => this.error(e, true));
     } catch (error) {
-      this.error(error);
+      this.error(error, true);
     }
   }
 }

@@ -207,7 +207,10 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
   }
 
   /**
-   * The runtime reported an error.
+   * The runtime reported an error: the peer broke the protocol, or the
+   * transport failed. It goes to `onError` only: without one it is not
+   * logged, as Hono's helpers, `ws` and the runtimes' own servers log
+   * nothing for what a peer does (a handler's own error is logged).
    *
    * @param error What went wrong.
    */
@@ -215,7 +218,6 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
     if (this.#driver === null) return;
     const handler = this.#events.onError;
     if (handler) this.runErrorHandler(handler, createErrorEvent(error));
-    else console.error(error);
   }
 
   /**
@@ -299,10 +301,21 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
   ): void {
     try {
       const result = handler(event, this.#ctx);
-      if (result instanceof Promise) result.catch((e) => this.error(e));
+      if (result instanceof Promise) result.catch((e) => this.handlerFailed(e));
     } catch (error) {
-      this.error(error);
+      this.handlerFailed(error);
     }
+  }
+
+  /**
+   * A handler threw: the app's bug, not the peer's. `onError` hears it while
+   * the socket is open; without one, or from `onClose` (no event follows a
+   * close), it is logged.
+   */
+  private handlerFailed(error: unknown): void {
+    const handler = this.#events.onError;
+    if (handler && this.#driver !== null) this.runErrorHandler(handler, createErrorEvent(error));
+    else console.error(error);
   }
 
   /** Runs `onError`; what it throws or rejects with is logged. */

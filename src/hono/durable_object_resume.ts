@@ -505,7 +505,8 @@ export class ObjectResume<D> implements ResumeTopics<D> {
    */
   async error(ws: ResumableObjectContext<D>, error: unknown): Promise<void> {
     if (ws.closed) return;
-    await this.#error(ws, error);
+    // The runtime's error is the peer's or the network's: onError only.
+    if (this.owner.events.onError) await this.#error(ws, error);
     if (ws.socket?.readyState === 3) await this.closed(ws, 1006, "", false);
   }
 

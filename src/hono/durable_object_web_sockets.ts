@@ -477,7 +477,8 @@ export class DurableObjectWebSockets<D = unknown> {
     const ws = this.#contextOf(socket);
     if (!(ws instanceof HibernatableContext)) return await this.#resume!.error(ws, error);
     if (ws.closed) return;
-    await this.#fail(ws, error);
+    // The runtime's error is the peer's or the network's: onError only.
+    if (this.#events.onError) await this.#fail(ws, error);
     if (socket.readyState === 3) await this.#closed(ws, 1006, "", false);
   }
 
