@@ -17,6 +17,7 @@
 import type { AcceptedUpgrade, RuntimeAdapter } from "../core/runtime_adapter.ts";
 import { closeAllConnections, type CloseAllOptions } from "../core/session_registry.ts";
 import { WebSocketDriver } from "../core/web_socket_driver.ts";
+import type { WebSocketSession } from "../core/web_socket_session.ts";
 
 export type { AcceptedUpgrade, ConnectionLimits, RuntimeAdapter } from "../core/runtime_adapter.ts";
 
@@ -71,28 +72,54 @@ export const denoAdapter: RuntimeAdapter = {
     // parsed the offers; the 101's headers can be set.
     if (protocol) response.headers.set("Sec-WebSocket-Protocol", protocol);
     socket.binaryType = "arraybuffer";
-    const driver = new WebSocketDriver(socket, {
-      onDrain: session.wantsDrain ? () => session.drain() : undefined,
-    });
-    socket.onopen = () => session.open(driver);
-    socket.onmessage = (event) => session.message(event.data);
-    // Deno's `error` always precedes a `close`; held until then.
-    let failure: unknown;
-    socket.onerror = (event) => {
-      failure = (event as ErrorEvent).error ??
-        new Error((event as ErrorEvent).message || "WebSocket error");
-    };
-    socket.onclose = (event) => {
-      // A peer gone without a close frame is "Unexpected EOF" and code 0
-      // on Deno: the other runtimes report only a 1006 close, no error. A
-      // protocol violation is an error event, then the same code 0.
-      const code = event.code || 1006;
-      if (failure !== undefined && !isEndOfStream(failure)) session.error(failure);
-      session.close(code, event.reason, event.wasClean);
-    };
+    const driver = new DenoSocket(socket, session);
+    // One listener object for all of them, not a closure each: each of
+    // Deno's listeners costs an idle socket memory. `open` fires once;
+    // `error` (which always precedes a `close`) matters only to `onError`.
+    socket.addEventListener("open", driver, { once: true });
+    socket.addEventListener("message", driver);
+    if (session.wantsError) socket.addEventListener("error", driver);
+    socket.addEventListener("close", driver);
     return response;
   },
 };
+
+// A socket's driver and its listener for Deno's events.
+class DenoSocket extends WebSocketDriver implements EventListenerObject {
+  readonly session: WebSocketSession<unknown>;
+  // Deno's `error`, held until its `close`.
+  failure: unknown;
+
+  constructor(socket: WebSocket, session: WebSocketSession<unknown>) {
+    super(socket, { onDrain: session.wantsDrain ? () => session.drain() : undefined });
+    this.session = session;
+  }
+
+  handleEvent(event: Event): void {
+    const session = this.session;
+    switch (event.type) {
+      case "message":
+        session.message((event as MessageEvent).data);
+        break;
+      case "open":
+        session.open(this);
+        break;
+      case "error":
+        this.failure = (event as ErrorEvent).error ??
+          new Error((event as ErrorEvent).message || "WebSocket error");
+        break;
+      case "close": {
+        // A peer gone without a close frame is "Unexpected EOF" and code 0
+        // on Deno: the other runtimes report only a 1006 close, no error. A
+        // protocol violation is an error event, then the same code 0.
+        const { code, reason, wasClean } = event as CloseEvent;
+        const failure = this.failure;
+        if (failure !== undefined && !isEndOfStream(failure)) session.error(failure);
+        session.close(code || 1006, reason, wasClean);
+      }
+    }
+  }
+}
 
 function isEndOfStream(error: unknown): boolean {
   return error instanceof Error &&

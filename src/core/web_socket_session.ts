@@ -195,6 +195,15 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
     if (onClose) this.runHandler(onClose, createCloseEvent(code, reason, wasClean));
   }
 
+  /**
+   * Whether the handlers listen for `onError`: an adapter may skip the
+   * runtime's error events without one (each listener costs an idle socket
+   * memory on some runtimes), as {@linkcode error} does nothing then.
+   */
+  get wantsError(): boolean {
+    return this.#events.onError !== undefined;
+  }
+
   /** Whether the handlers listen for `onDrain`: adapters watch the queue only then. */
   get wantsDrain(): boolean {
     return this.#events.onDrain !== undefined;
