@@ -45,8 +45,35 @@ export interface Figure {
    * cores.
    */
   method?: string;
-  /** Samples per side, one per round. */
+  /**
+   * Whether the two sides' samples are pairs, taken one after the other
+   * (sample i of ours beside sample i of the baseline): the ratio is then
+   * the median of the pairs' ratios, which a drift of the machine's speed
+   * between pairs leaves alone, and the report shows their spread.
+   */
+  paired?: boolean;
+  /**
+   * How the samples were taken, where it is not one per side and round
+   * ("3 rounds × 5 pairs of 1 s windows …"); the report says it in place
+   * of the rounds.
+   */
+  schedule?: string;
+  /** Where the processes ran, where it is not a server on core 0 and the load generator on core 1. */
+  cores?: string;
+  /** Samples per side, one per round (or per pair, when `paired`). */
   samples: Partial<Record<Side, Sample[]>>;
+}
+
+/** The spread of a paired figure's per-pair ratios. */
+export interface Spread {
+  /** Pairs. */
+  pairs: number;
+  /** The lowest and highest ratio. */
+  min: number;
+  max: number;
+  /** The first and third quartiles. */
+  q1: number;
+  q3: number;
 }
 
 /** A figure's outcome. */
@@ -63,6 +90,8 @@ export interface Outcome {
   protoRatio?: number;
   /** Whether the target is met. */
   met: boolean;
+  /** A paired figure's per-pair ratios: how far they spread. */
+  spread?: Spread;
 }
 
 /**
@@ -79,8 +108,48 @@ export function median(values: number[]): number {
 }
 
 /**
- * Summarizes a figure: medians per side, the ratio, and whether it meets its
- * target.
+ * A quantile of a list of numbers, linear between the two nearest.
+ *
+ * @param values The numbers.
+ * @param q The quantile, 0 to 1 (0.5: the median).
+ * @returns The quantile, or NaN for none.
+ *
+ * @example
+ * ```ts
+ * quantile([1, 2, 3, 4, 5], 0.25); // 2
+ * ```
+ */
+export function quantile(values: number[], q: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (sorted.length - 1) * q;
+  const low = Math.floor(at);
+  return sorted[low] + (sorted[Math.min(low + 1, sorted.length - 1)] - sorted[low]) * (at - low);
+}
+
+/**
+ * A paired figure's per-pair ratios, ours / baseline, in the order taken.
+ *
+ * @param figure The figure.
+ * @returns One ratio per pair both sides have.
+ *
+ * @example
+ * ```ts
+ * const samples = { ours: [{ value: 90 }, { value: 60 }], ws: [{ value: 100 }, { value: 50 }] };
+ * pairRatios({ ...figure, paired: true, samples }); // [0.9, 1.2]
+ * ```
+ */
+export function pairRatios(figure: Figure): number[] {
+  const ours = figure.samples.ours ?? [];
+  const ws = figure.samples.ws ?? [];
+  const n = Math.min(ours.length, ws.length);
+  return Array.from({ length: n }, (_, i) => ours[i].value / ws[i].value);
+}
+
+/**
+ * Summarizes a figure: medians per side, the ratio (of the medians, or the
+ * median of the pairs' ratios for a paired figure, with their spread), and
+ * whether it meets its target.
  *
  * @param figure The figure with its samples.
  * @returns The outcome.
@@ -89,9 +158,19 @@ export function summarize(figure: Figure): Outcome {
   const of = (side: Side) => median((figure.samples[side] ?? []).map((s) => s.value));
   const ours = of("ours");
   const ws = of("ws");
-  const ratio = ours / ws;
+  const ratios = figure.paired ? pairRatios(figure) : [];
+  const ratio = ratios.length > 0 ? median(ratios) : ours / ws;
   const met = figure.lowerIsBetter ? ratio <= figure.target : ratio >= figure.target;
   const outcome: Outcome = { ours, ws, ratio, met };
+  if (ratios.length > 0) {
+    outcome.spread = {
+      pairs: ratios.length,
+      min: Math.min(...ratios),
+      max: Math.max(...ratios),
+      q1: quantile(ratios, 0.25),
+      q3: quantile(ratios, 0.75),
+    };
+  }
   if (figure.samples.proto?.length) {
     outcome.proto = of("proto");
     outcome.protoRatio = outcome.proto / ws;

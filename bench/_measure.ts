@@ -1,6 +1,6 @@
 /** One sample of one figure: a micro-benchmark process, or a server under load. */
 import type { Sample, Side } from "./_figures.ts";
-import { type ChildProcess, readRss, sleep, spawn } from "./_process.ts";
+import { canPin, type ChildProcess, readRss, sleep, spawn } from "./_process.ts";
 import { countHeapObjects, type HeapCount } from "./_heap_snapshot.ts";
 import { nextLine, runLoadgen, startLoadgen } from "./loadgen/loadgen.ts";
 
@@ -283,6 +283,38 @@ export class Measurer {
       } finally {
         for (const child of started.reverse()) await child.stop();
       }
+    });
+  }
+
+  /**
+   * Runs a program that measures one sample itself, pinned to core 0, and
+   * takes the `result {"value": …, "detail": {…}}` line it prints last
+   * (bench/resume_sample.ts). It is retried as a load sample is while other
+   * programs were busy, by the `otherCpu` it reports for its own window.
+   *
+   * @param label What is measured, for retry messages.
+   * @param spec The program.
+   * @returns Its sample.
+   */
+  async script(label: string, spec: ServerSpec): Promise<Sample> {
+    return await this.#quietest(label, async () => {
+      const pin = await canPin() ? ["taskset", "-c", "0"] : [];
+      const [command, ...args] = [...pin, spec.command, ...spec.args];
+      const { code, stdout, stderr } = await new Deno.Command(command, {
+        args,
+        cwd: this.#config.root,
+        env: spec.env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(stdout);
+      const line = text.split("\n").findLast((l) => l.startsWith("result "));
+      if (code !== 0 || !line) {
+        throw new Error(
+          `${label} failed:\n${text}${new TextDecoder().decode(stderr).slice(-2000)}`,
+        );
+      }
+      return JSON.parse(line.slice("result ".length)) as Sample;
     });
   }
 

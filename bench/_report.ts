@@ -84,13 +84,19 @@ export function describeMethod(figure: Figure, info: RunInfo): string {
   const cores = info.pinned
     ? MICRO_FIGURES.includes(figure.id)
       ? "not pinned"
-      : "server on core 0, load generator on core 1"
+      : figure.cores ?? "server on core 0, load generator on core 1"
     : "not pinned";
   const once = (figure.samples.ours?.length ?? 0) === 1 && info.rounds > 1;
-  const rounds = once
-    ? "measured once, in the first round"
-    : `${info.rounds} rounds, sides interleaved, median`;
-  return `${how ?? "see its group's source"}; ${rounds}; ${cores}`;
+  const rounds = figure.schedule ??
+    (once
+      ? "measured once, in the first round"
+      : `${info.rounds} rounds, sides interleaved, median`);
+  const spread = figure.paired ? summarize(figure).spread : undefined;
+  const pairs = spread
+    ? `; ratio: the median of the ${spread.pairs} pairs' ratios, IQR ${formatRatio(spread.q1)}–` +
+      `${formatRatio(spread.q3)}, range ${formatRatio(spread.min)}–${formatRatio(spread.max)}`
+    : "";
+  return `${how ?? "see its group's source"}; ${rounds}${pairs}; ${cores}`;
 }
 
 function formatNumber(value: number): string {
@@ -197,7 +203,12 @@ export function renderMarkdown(
     "",
     `Ratios are edgesocket / ${
       others ? "baseline" : "ws"
-    } from the medians of this run (for memory${others ? " and latency" : ""}, lower is better). ` +
+    } from the medians of this run (for memory${others ? " and latency" : ""}, lower is better)${
+      measured.some((f) => f.paired)
+        ? "; where a figure's sides were measured in pairs, one right after the other, the " +
+          "median of the pairs' ratios, their spread in its line under How each figure was measured"
+        : ""
+    }. ` +
       "The load generator's core: core 1's busy share during the window (softirq included), " +
       "and in brackets the load generator's own CPU (getrusage or /proc), in % of one core; " +
       "for the idle and allocation figures, its own CPU while opening the connections.",

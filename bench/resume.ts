@@ -1,9 +1,9 @@
 /**
  * Resumable topics (issue 13): what numbering and keeping publications
  * costs a fan-out, and how long a client that missed 1,000 messages takes
- * to catch up. In this process, through the real codec at both ends over
- * in-memory pipes (`@edgesocket/edgesocket/testing`'s `connect()`), so the
- * figures are the library's work, not a network's:
+ * to catch up. Through the real codec at both ends over in-memory pipes
+ * (`@edgesocket/edgesocket/testing`'s `connect()`), so the figures are the
+ * library's work, not a network's:
  *
  * - 1,000 subscribers of one topic, 500 publications of 64 bytes published
  *   at once, until every subscriber has all of them: deliveries per second
@@ -17,162 +17,65 @@
  *   replayed publication, with the Redis store against the in-memory one
  *   (shown, not a target).
  *
+ * Every sample runs in a Deno process of its own (bench/resume_sample.ts),
+ * pinned to core 0, the two sides of a figure in pairs one right after the
+ * other, and the ratio is the median of the pairs' ratios. Measured in the
+ * runner's own process, as before, a sample inherited what the one before
+ * it left there (a warm JIT, and up to 900 MB of its garbage still in the
+ * heap), so a figure moved with the order of its samples (per-round ratios
+ * from 0.73× to 1.10× in the same run); V8's GC threads used whichever core
+ * was free; and no sample was checked for what other programs took meanwhile.
+ *
  *     deno run -A bench/resume.ts [--quick] [--rounds=N]
  *
  * bench/run.ts runs it as the `resume` group.
  *
  * @module
  */
-import { Hono } from "hono";
-import {
-  defaultPubSub,
-  type HistoryStore,
-  MemoryHistoryStore,
-  publish,
-  upgradeWebSocket,
-} from "../mod.ts";
-import { RedisHistoryStore } from "../src/backplanes/redis.ts";
-import { encodeResumeFrame, RESUME_PROTOCOL } from "../src/protocol/resume_protocol.ts";
-import { connect, type WebSocketTestClient } from "../src/testing/mod.ts";
+import { ROOT } from "../tests/_util/server_process.ts";
 import { startRedis } from "../tests/_util/redis.ts";
 import type { Figure, Side } from "./_figures.ts";
 import { type GroupContext, recordSample, runStandalone } from "./_group.ts";
+import type { ResumeSampleSpec } from "./resume_sample.ts";
 
-const SUBSCRIBERS = 1000;
-const PUBLICATIONS = 500;
-const MISSED = 1000;
-const BURSTS = 3;
-const PAYLOAD = "x".repeat(64);
+const SHAPE = {
+  subscribers: 1000,
+  publications: 500,
+  bursts: 3,
+  missed: 1000,
+  payloadBytes: 64,
+};
 
-function createApp(): Hono {
-  const app = new Hono();
-  const events = (topic: string) => ({
-    onOpen(_e: Event, ws: { subscribe(topic: string): void }) {
-      ws.subscribe(topic);
-    },
-  });
-  app.get("/plain", upgradeWebSocket((c) => events(c.req.query("topic")!)));
-  app.get(
-    "/resume",
-    upgradeWebSocket((c) => events(c.req.query("topic")!), { resume: { retention: 600_000 } }),
-  );
-  return app;
+// Pairs per round: the fan-out (the target) and the catch-up (cheap) get two.
+const PAIRS = { "resume-fanout": 2, "resume-fanout-redis": 1, "resume-catchup": 2 };
+
+type Pairs = typeof PAIRS;
+
+function pairsOf(id: keyof Pairs, quick: boolean): number {
+  return quick ? 1 : PAIRS[id];
 }
 
-// A connection and what it counts.
-interface Peer {
-  client: WebSocketTestClient;
-  count: number;
-  onCount?: () => void;
-}
-
-async function open(app: Hono, path: string, resumable: boolean, hello?: string): Promise<Peer> {
-  const client = await connect(app, path, resumable ? { protocols: [RESUME_PROTOCOL] } : {});
-  const peer: Peer = { client, count: 0 };
-  client.connection.addEventListener("message", () => {
-    peer.count++;
-    peer.onCount?.();
-  });
-  if (resumable) {
-    client.send(hello ?? encodeResumeFrame({ t: "hello", v: 1, s: null, p: {} }));
-    await client.nextMessage(); // the welcome
-    peer.count--;
-  }
-  return peer;
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`resume bench: timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
-
-/**
- * One fan-out: 1,000 subscribers, 200 publications at once.
- *
- * @returns Deliveries per second.
- */
-async function measureFanOut(
-  app: Hono,
-  resumable: boolean,
-  history: HistoryStore | undefined,
-  topic: string,
-): Promise<number> {
-  defaultPubSub.useHistory(history, { topics: (t) => t.startsWith("room:") });
-  const path = `/${resumable ? "resume" : "plain"}?topic=${encodeURIComponent(topic)}`;
-  const peers: Peer[] = [];
-  for (let i = 0; i < SUBSCRIBERS; i++) peers.push(await open(app, path, resumable));
-  // Subscribed once the welcomes are out (a resumable topic's first read of
-  // the store included); a warm-up publication reaches everyone first.
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  publish(topic, PAYLOAD);
-  await until(() => peers.every((p) => p.count >= 1), "the warm-up");
-  const delivered = () => peers.reduce((sum, p) => sum + p.count, 0);
-  // The fastest of a few bursts: the one other programs on the machine
-  // disturbed least.
-  let seconds = Infinity;
-  for (let burst = 1; burst <= BURSTS; burst++) {
-    const total = SUBSCRIBERS * (PUBLICATIONS * burst + 1);
-    const started = performance.now();
-    for (let i = 0; i < PUBLICATIONS; i++) publish(topic, PAYLOAD);
-    await until(() => delivered() >= total, "every delivery");
-    seconds = Math.min(seconds, (performance.now() - started) / 1000);
-  }
-  for (const peer of peers) peer.client.close(1000);
-  await Promise.all(peers.map((p) => p.client.closed));
-  defaultPubSub.useHistory(undefined);
-  return (SUBSCRIBERS * PUBLICATIONS) / seconds;
-}
-
-/**
- * One catch-up: a client leaves, 1,000 publications, it comes back.
- *
- * @returns Milliseconds from its hello to the last publication replayed.
- */
-async function measureCatchUp(app: Hono, history: HistoryStore, topic: string): Promise<number> {
-  defaultPubSub.useHistory(history, { topics: (t) => t.startsWith("room:") });
-  const path = `/resume?topic=${encodeURIComponent(topic)}`;
-  const client = await connect(app, path, { protocols: [RESUME_PROTOCOL] });
-  client.send(encodeResumeFrame({ t: "hello", v: 1, s: null, p: {} }));
-  const welcome = JSON.parse(await client.nextMessage() as string);
-  const { e: epoch, o: offset } = welcome.p[topic];
-  // Gone without a close frame's 1000: the session waits for it.
-  client.close(4001, "Reconnecting");
-  await client.closed;
-  for (let i = 0; i < MISSED; i++) publish(topic, PAYLOAD);
-  // Every publication is in the store before the client comes back.
-  for (let i = 0; i < 1000; i++) {
-    const { offset: last } = await history.position(topic);
-    if (last >= offset + MISSED) break;
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  const hello = encodeResumeFrame({
-    t: "hello",
-    v: 1,
-    s: welcome.s,
-    p: { [topic]: { epoch, offset } },
-  });
-  const started = performance.now();
-  const back = await open(app, path, true, hello);
-  await until(() => back.count >= MISSED, "the replay");
-  const ms = performance.now() - started;
-  back.client.close(1000);
-  await back.client.closed;
-  defaultPubSub.useHistory(undefined);
-  return ms;
+function scheduleOf(id: keyof Pairs, rounds: number, quick: boolean): string {
+  const pairs = pairsOf(id, quick);
+  return `${rounds} rounds × ${pairs} pair${pairs > 1 ? "s" : ""} (${rounds * pairs} samples ` +
+    "per side), each pair the two sides one after the other, in an order turned every pair";
 }
 
 /**
  * Creates the group's figures, empty.
  *
+ * @param rounds The rounds, for the figures' schedules.
+ * @param quick Whether it is a quick run (one pair per round).
  * @returns Fan-out resumable/plain, Redis/memory, and catch-up.
  */
-export function createResumeFigures(): Figure[] {
-  const how = `in process, the codec at both ends over in-memory pipes; ${SUBSCRIBERS} ` +
-    `subscribers, ${PUBLICATIONS} publications of 64 B published at once, until all are delivered; ` +
-    `the fastest of ${BURSTS} such bursts on the same connections`;
+export function createResumeFigures(rounds = 5, quick = false): Figure[] {
+  const { subscribers, publications, bursts, missed } = SHAPE;
+  const process = "a fresh Deno process per sample (bench/resume_sample.ts), pinned to core 0 " +
+    "with its GC threads";
+  const how = `${process}; the codec at both ends over in-memory pipes; ${subscribers} ` +
+    `subscribers, ${publications} publications of 64 B published at once, until all are ` +
+    `delivered; the fastest of ${bursts} such bursts on the same connections; no GC forced`;
+  const cores = "each sample's process on core 0; no load generator";
   return [
     {
       id: "resume-fanout",
@@ -183,6 +86,9 @@ export function createResumeFigures(): Figure[] {
       target: 0.85,
       sides: { ours: "resumable", ws: "plain" },
       method: how,
+      paired: true,
+      schedule: scheduleOf("resume-fanout", rounds, quick),
+      cores,
       samples: {},
     },
     {
@@ -193,12 +99,16 @@ export function createResumeFigures(): Figure[] {
       scale: 1,
       target: 0.5,
       sides: { ours: "Redis Streams", ws: "in memory" },
-      method: `${how}; a local redis-server, one XADD (Lua script) per publication, pipelined`,
+      method: `${how}; a local redis-server (not pinned), one XADD (Lua script) per ` +
+        "publication, pipelined",
+      paired: true,
+      schedule: scheduleOf("resume-fanout-redis", rounds, quick),
+      cores,
       samples: {},
     },
     {
       id: "resume-catchup",
-      title: `catch-up of a client that missed ${MISSED.toLocaleString("en-US")} publications`,
+      title: `catch-up of a client that missed ${missed.toLocaleString("en-US")} publications`,
       baseline: "the in-memory history",
       unit: "ms",
       scale: 1,
@@ -206,50 +116,72 @@ export function createResumeFigures(): Figure[] {
       lowerIsBetter: true,
       informational: true,
       sides: { ours: "Redis Streams", ws: "in memory" },
-      method: "in process, as above: from the hello with the client's position to the last " +
+      method: `${process}, as above: from the hello with the client's position to the last ` +
         "replayed publication received (256 per read)",
+      paired: true,
+      schedule: scheduleOf("resume-catchup", rounds, quick),
+      cores,
       samples: {},
     },
   ];
 }
 
 /**
- * Runs the group: its rounds, each side once per round in alternating order.
+ * Runs the group: its rounds, each a few pairs of samples per figure, the
+ * two sides of a pair one after the other in an order turned every pair.
  *
  * @param context The runner's context.
  * @returns The figures.
  */
 export async function runResume(context: GroupContext): Promise<Figure[]> {
-  const figures = createResumeFigures();
-  const [fanOut, fanOutRedis, catchUp] = figures;
+  const { config, measure, quick } = context;
+  const figures = createResumeFigures(config.rounds, quick);
   const redis = await startRedis();
-  const redisStore = new RedisHistoryStore({
-    url: `redis://127.0.0.1:${redis.port}`,
-    maxEntries: 5000,
-  });
-  const app = createApp();
+  // What each side of each figure measures: the kind, the route, a topic prefix.
+  const plan: Record<
+    keyof Pairs,
+    Record<"ours" | "ws", [ResumeSampleSpec["kind"], string, string]>
+  > = {
+    "resume-fanout": { ws: ["fanout", "plain", "plain:"], ours: ["fanout", "memory", "room:m"] },
+    "resume-fanout-redis": {
+      ws: ["fanout", "memory", "room:n"],
+      ours: ["fanout", "redis", "room:r"],
+    },
+    "resume-catchup": {
+      ws: ["catchup", "memory", "room:cm"],
+      ours: ["catchup", "redis", "room:cr"],
+    },
+  };
+  let pairsDone = 0;
   try {
-    for (let round = 1; round <= context.config.rounds; round++) {
-      context.progress(`resume: round ${round}/${context.config.rounds}`);
-      const memory = () => new MemoryHistoryStore({ maxEntries: 5000 });
-      const sides: Array<[Figure, Side, () => Promise<number>]> = [
-        [fanOut, "ws", () => measureFanOut(app, false, undefined, `plain:${round}`)],
-        [fanOut, "ours", () => measureFanOut(app, true, memory(), `room:m${round}`)],
-        [fanOutRedis, "ws", () => measureFanOut(app, true, memory(), `room:n${round}`)],
-        [fanOutRedis, "ours", () => measureFanOut(app, true, redisStore, `room:r${round}`)],
-        [catchUp, "ws", () => measureCatchUp(app, memory(), `room:cm${round}`)],
-        [catchUp, "ours", () => measureCatchUp(app, redisStore, `room:cr${round}`)],
-      ];
-      // Alternate which side of each pair goes first.
-      const ordered = round % 2 === 0
-        ? sides.flatMap((_, i) => i % 2 === 0 ? [sides[i + 1], sides[i]] : [])
-        : sides;
-      for (const [figure, side, measure] of ordered) {
-        recordSample(context, figure, side, { value: await measure() });
+    for (let round = 1; round <= config.rounds; round++) {
+      context.progress(
+        `resume: round ${round}/${config.rounds}, each sample in a process of its own`,
+      );
+      for (const figure of figures) {
+        const id = figure.id as keyof Pairs;
+        for (let pair = 1; pair <= pairsOf(id, quick); pair++) {
+          const sides: Side[] = pairsDone++ % 2 ? ["ours", "ws"] : ["ws", "ours"];
+          for (const side of sides) {
+            const [kind, route, prefix] = plan[id][side as "ours" | "ws"];
+            const spec: ResumeSampleSpec = {
+              ...SHAPE,
+              kind,
+              route: route as ResumeSampleSpec["route"],
+              // A topic of its own: the Redis streams outlive the process.
+              topic: `${prefix}${round}-${pair}`,
+              redisPort: redis.port,
+            };
+            const sample = await measure.script(`${id} ${side}`, {
+              command: Deno.execPath(),
+              args: ["run", "-A", "--quiet", `${ROOT}bench/resume_sample.ts`, JSON.stringify(spec)],
+            });
+            recordSample(context, figure, side, sample);
+          }
+        }
       }
     }
   } finally {
-    await redisStore.close();
     await redis.stop();
   }
   return figures;

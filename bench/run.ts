@@ -322,7 +322,11 @@ async function main(): Promise<void> {
       compression = await runCompressionBench({ quick, progress });
     }
     if (only.has("client-size")) figures.push(...await runClientSize(context));
-    if (only.has("resume")) figures.push(...await runResume(context));
+    if (only.has("resume")) {
+      // Retries as in `--only=resume`, whatever ran before it.
+      config.retryUntil = performance.now() + (quick ? 0 : 120_000);
+      figures.push(...await runResume(context));
+    }
   } finally {
     await removeTemporary();
   }
