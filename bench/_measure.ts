@@ -256,19 +256,7 @@ export class Measurer {
     return await this.#quietest(label, async () => {
       const started: ChildProcess[] = [];
       try {
-        const servers: StartedServer[] = [];
-        for (const spec of specs) {
-          const child = await spawn(spec.command, spec.args, {
-            cpu: 0,
-            raiseFileLimit: true,
-            cwd: this.#config.root,
-            env: spec.env,
-          });
-          started.push(child);
-          const port = spec.port ?? Number((await child.waitFor(/^listening (\d+)/))[1]);
-          if (spec.port !== undefined) await waitForPort(child, spec.port);
-          servers.push({ pid: child.pid, port });
-        }
+        const servers = await this.#startSpecs(specs, started);
         const pids: Record<string, number> = {};
         servers.forEach((server, i) => {
           pids[i === 0 ? "server-pid" : `server-pid-${i + 1}`] = server.pid;
@@ -284,6 +272,77 @@ export class Measurer {
         for (const child of started.reverse()) await child.stop();
       }
     });
+  }
+
+  // Starts servers in order, pinned to core 0, each pushed to `started` as
+  // soon as it runs (for the caller to stop), and waits until they listen.
+  async #startSpecs(specs: ServerSpec[], started: ChildProcess[]): Promise<StartedServer[]> {
+    const servers: StartedServer[] = [];
+    for (const spec of specs) {
+      const child = await spawn(spec.command, spec.args, {
+        cpu: 0,
+        raiseFileLimit: true,
+        cwd: this.#config.root,
+        env: spec.env,
+      });
+      started.push(child);
+      const port = spec.port ?? Number((await child.waitFor(/^listening (\d+)/))[1]);
+      if (spec.port !== undefined) await waitForPort(child, spec.port);
+      servers.push({ pid: child.pid, port });
+    }
+    return servers;
+  }
+
+  /**
+   * Load tests of several servers in short windows, interleaved: the
+   * servers (each pinned to core 0) start together and stay up, idle but
+   * for the one under load, and each pass measures one window on each of
+   * them, in an order that turns round every pass (A B C, C B A, A B C …).
+   * A drift in the machine's speed, which one long window per server takes
+   * for a difference between them, then reaches every server alike, and
+   * window i of one server pairs with window i of another. A server's first
+   * window comes after the run's full warm-up, the others after
+   * `options.warmup`. Each window is retried as any load sample is while
+   * other programs were busy.
+   *
+   * @param labels What each server is, for retry messages.
+   * @param specs The servers.
+   * @param mode The load generator's mode.
+   * @param flags The mode's flags.
+   * @param options Passes, and each window's warm-up and length in seconds.
+   * @returns Per server, its samples in the order taken.
+   */
+  async interleave(
+    labels: string[],
+    specs: ServerSpec[],
+    mode: string,
+    flags: Record<string, number>,
+    options: { passes: number; warmup: number; seconds: number },
+  ): Promise<Sample[][]> {
+    const started: ChildProcess[] = [];
+    const samples: Sample[][] = specs.map(() => []);
+    try {
+      const servers = await this.#startSpecs(specs, started);
+      for (let pass = 0; pass < options.passes; pass++) {
+        const order = servers.map((_, i) => i);
+        if (pass % 2) order.reverse();
+        for (const i of order) {
+          samples[i].push(
+            await this.#quietest(labels[i], () =>
+              this.#runClient(mode, {
+                port: servers[i].port,
+                "server-pid": servers[i].pid,
+                warmup: pass === 0 ? this.#config.warmup : options.warmup,
+                duration: options.seconds,
+                ...flags,
+              })),
+          );
+        }
+      }
+    } finally {
+      for (const child of started.reverse()) await child.stop();
+    }
+    return samples;
   }
 
   /**
