@@ -36,6 +36,7 @@ export class WebSocketTestClient {
     { resolve: (m: string | Uint8Array) => void; reject: (e: Error) => void }
   > = [];
   #done: ClosedInfo | undefined;
+  #keep = true;
 
   /**
    * Creates the instance.
@@ -52,7 +53,7 @@ export class WebSocketTestClient {
       const message = typeof data === "string" ? data : data.slice();
       const waiter = this.#waiters.shift();
       if (waiter) waiter.resolve(message);
-      else this.#messages.push(message);
+      else if (this.#keep) this.#messages.push(message);
     });
     this.closed = new Promise((resolve) => {
       connection.addEventListener("close", (event) => {
@@ -111,6 +112,25 @@ export class WebSocketTestClient {
       };
       this.#waiters.push(waiter);
     });
+  }
+
+  /**
+   * Stops keeping messages nobody waits for, and drops those kept: for a
+   * client that only counts what arrives (a load test listening on
+   * `connection` itself), whose queue would otherwise hold every message.
+   * `nextMessage()` still gets what arrives after it is called.
+   *
+   * @example
+   * ```ts ignore
+   * const ws = await connect(app, "/feed");
+   * ws.discardUnread();
+   * let count = 0;
+   * ws.connection.addEventListener("message", () => count++);
+   * ```
+   */
+  discardUnread(): void {
+    this.#keep = false;
+    this.#messages = [];
   }
 
   /**

@@ -80,3 +80,20 @@ Deno.test("connect() sees the server's close code and reason", async () => {
     wasClean: true,
   });
 });
+
+Deno.test("discardUnread() drops what nobody waits for; nextMessage() still gets what comes after", async () => {
+  const ws = await connect(app, "/echo");
+  let seen = 0;
+  ws.connection.addEventListener("message", () => seen++);
+  ws.send("kept");
+  ws.send("dropped");
+  while (seen < 2) await new Promise((r) => setTimeout(r, 5));
+  ws.discardUnread();
+  ws.send("unread");
+  while (seen < 3) await new Promise((r) => setTimeout(r, 5));
+  const next = ws.nextMessage();
+  ws.send("awaited");
+  assert.equal(await next, "awaited");
+  ws.close(1000);
+  await ws.closed;
+});
