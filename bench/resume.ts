@@ -73,8 +73,9 @@ export function createResumeFigures(rounds = 5, quick = false): Figure[] {
   const process = "a fresh Deno process per sample (bench/resume_sample.ts), pinned to core 0 " +
     "with its GC threads";
   const how = `${process}; the codec at both ends over in-memory pipes; ${subscribers} ` +
-    `subscribers, ${publications} publications of 64 B published at once, until all are ` +
-    `delivered; the fastest of ${bursts} such bursts on the same connections; no GC forced`;
+    `subscribers (each counts its deliveries and keeps none), ${publications} publications ` +
+    `of 64 B published at once, until all are delivered; the fastest of ${bursts} such bursts ` +
+    `on the same connections; no GC forced`;
   const cores = "each sample's process on core 0; no load generator";
   return [
     {
