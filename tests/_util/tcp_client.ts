@@ -2,6 +2,7 @@
 import { createClientHandshake, validateServerHandshake } from "../../src/codec/mod.ts";
 import { WebSocketConnection } from "../../src/core/web_socket_connection.ts";
 import { WebSocketTestClient } from "../../src/testing/mod.ts";
+import { concat } from "./chunking.ts";
 
 /** An HTTP response read off a raw socket. */
 export interface RawResponse {
@@ -154,4 +155,28 @@ export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a);
   out.set(b, a.length);
   return out;
+}
+
+/**
+ * Reads a raw socket until the server ends it (or `limit` ms pass), then
+ * closes it; returns `first` and everything read after it.
+ */
+export async function readToEnd(
+  conn: Deno.Conn,
+  first: Uint8Array = new Uint8Array(0),
+  limit = 10_000,
+): Promise<Uint8Array> {
+  const parts = [first];
+  const buf = new Uint8Array(65536);
+  const deadline = setTimeout(() => conn.close(), limit);
+  try {
+    for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+      parts.push(buf.slice(0, n));
+    }
+  } catch { /* reset, or closed by the deadline */ }
+  clearTimeout(deadline);
+  try {
+    conn.close();
+  } catch { /* closed */ }
+  return concat(parts);
 }

@@ -1,28 +1,9 @@
 /** Graceful shutdown on a real Deno server (`Deno.serve` in its own process). */
 import assert from "node:assert/strict";
 import { BIN, startProcess } from "../_util/server_process.ts";
-import { rawRequest, upgradeRequest } from "../_util/tcp_client.ts";
+import { rawRequest, readToEnd, upgradeRequest } from "../_util/tcp_client.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-
-// Reads a raw socket until it ends; returns everything read.
-async function readToEnd(conn: Deno.Conn, first: Uint8Array, limit: number): Promise<Uint8Array> {
-  const parts = [first];
-  const buf = new Uint8Array(4096);
-  const deadline = setTimeout(() => conn.close(), limit);
-  try {
-    for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
-      parts.push(buf.slice(0, n));
-    }
-  } catch { /* reset, or closed by the deadline */ }
-  clearTimeout(deadline);
-  try {
-    conn.close();
-  } catch { /* closed */ }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
-  return out;
-}
 
 Deno.test({
   name: "Deno shutdown(): 1,000 open connections get 1001, silent peers are dropped, it exits",

@@ -15,7 +15,7 @@ import {
   startProcess,
 } from "../_util/server_process.ts";
 import { concat, frame, hex } from "../_util/chunking.ts";
-import { rawRequest, type RawResponse, upgradeRequest } from "../_util/tcp_client.ts";
+import { rawRequest, type RawResponse, readToEnd, upgradeRequest } from "../_util/tcp_client.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const FIXTURE = "tests/fixtures/compression_app.ts";
@@ -181,7 +181,7 @@ for (const [runtime, start] of RUNTIMES) {
         await conn.write(frame(0x1, new TextEncoder().encode("Hello")));
         await conn.write(frame(0x9, new TextEncoder().encode("ping")));
         await conn.write(frame(0x8, hex("03 e8")));
-        const frames = parseFrames(concat([rest, await readAll(conn)]));
+        const frames = parseFrames(await readToEnd(conn, rest));
         const seen = frames.map(([b0, payload]) => [b0, toHex(payload)]);
         // Compressed with the context kept: the third "Hello" is a
         // back-reference too, in whichever of zlib's ways.
@@ -211,7 +211,7 @@ for (const [runtime, start] of RUNTIMES) {
         await conn.write(frame(0x1, new TextEncoder().encode("?uncompressed")));
         await conn.write(frame(0x1, new TextEncoder().encode("Hello")));
         await conn.write(frame(0x8, hex("03 e8")));
-        const frames = parseFrames(concat([rest, await readAll(conn)]));
+        const frames = parseFrames(await readToEnd(conn, rest));
         // Asked not to: plain "Hello"; the echo of "Hello" at threshold 0: compressed.
         assert.deepEqual([frames[0][0], toHex(frames[0][1])], [0x81, "48656c6c6f"]);
         assert.equal(frames[1][0], 0xc1);
@@ -301,30 +301,13 @@ async function upgrade(port: number, path: string): Promise<RawResponse> {
   return response;
 }
 
-/** Everything the server sends until it closes (10 s at most). */
-async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  const buf = new Uint8Array(65536);
-  const deadline = setTimeout(() => conn.close(), 10_000);
-  try {
-    for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
-      parts.push(buf.slice(0, n));
-    }
-  } catch { /* reset, or closed by the deadline */ }
-  clearTimeout(deadline);
-  try {
-    conn.close();
-  } catch { /* closed */ }
-  return concat(parts);
-}
-
 /** Sends frames on a /limited connection and returns the close code the server sent. */
 async function sendAndReadClose(port: number, frames: Uint8Array[]): Promise<number> {
   const { conn, rest } = await upgrade(port, "/limited");
   try {
     for (const f of frames) await conn.write(f);
   } catch { /* the server may close before all is written */ }
-  const received = parseFrames(concat([rest, await readAll(conn)]));
+  const received = parseFrames(await readToEnd(conn, rest));
   const close = received.find(([b0]) => (b0 & 0x0f) === 0x8);
   assert.ok(close, "no close frame");
   return (close[1][0] << 8) | close[1][1];

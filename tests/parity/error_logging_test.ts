@@ -12,39 +12,16 @@ import {
   startNode,
   startProcess,
 } from "../_util/server_process.ts";
-import { rawRequest, upgradeRequest } from "../_util/tcp_client.ts";
+import { rawRequest, readToEnd, upgradeRequest } from "../_util/tcp_client.ts";
+import { concat } from "../_util/chunking.ts";
 import { encodeFrame, Opcode } from "../../src/codec/mod.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const encoder = new TextEncoder();
 
-// Reads until the server ends the connection; returns the bytes.
-async function readToEnd(conn: Deno.Conn, first: Uint8Array): Promise<Uint8Array> {
-  const parts = [first];
-  const buf = new Uint8Array(4096);
-  const deadline = setTimeout(() => conn.close(), 10_000);
-  try {
-    for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
-      parts.push(buf.slice(0, n));
-    }
-  } catch { /* reset, or closed by the deadline */ }
-  clearTimeout(deadline);
-  try {
-    conn.close();
-  } catch { /* closed */ }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) out.set(p, (at += p.length) - p.length);
-  return out;
-}
-
 // A masked client frame, as the codec's encoder writes one for a client.
 function clientFrame(opcode: number, payload: Uint8Array, masked = true): Uint8Array {
-  const chunks = encodeFrame(opcode, payload, { mask: masked });
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) out.set(c, (at += c.length) - c.length);
-  return out;
+  return concat(encodeFrame(opcode, payload, { mask: masked }));
 }
 
 // The close code in the server's close frame (unmasked, short payload).
