@@ -607,9 +607,11 @@ export class ResumableSession implements SubscriptionOwner {
    * @param logUnhandled Log it when there is no `onError` (a handler threw).
    */
   error(error: unknown, logUnhandled = false): void {
-    if (this.#state === State.Ended) return void (logUnhandled && console.error(error));
     const onError = this.#events.onError;
-    if (!onError) return void (logUnhandled && console.error(error));
+    if (!onError || this.#state === State.Ended) {
+      if (logUnhandled) console.error(error);
+      return;
+    }
     try {
       const result = onError(createErrorEvent(error), this.context);
       if (result instanceof Promise) result.catch((e) => console.error(e));
