@@ -78,7 +78,11 @@ export { hashToken } from "../core/resume_route.ts";
 
 // The types that this module's exports name, exported with them so that
 // its documentation is whole on its own.
-export type { DeflateEngine, DeflateStreamOptions } from "../codec/deflate_engine.ts";
+export type {
+  DeflateEngine,
+  DeflateStream,
+  DeflateStreamOptions,
+} from "../codec/deflate_engine.ts";
 export type { ExtensionOffer } from "../codec/extension_offers.ts";
 export type { PerMessageDeflateNegotiation } from "../codec/negotiate_per_message_deflate.ts";
 export type { PerMessageDeflate, PerMessageDeflateOptions } from "../codec/per_message_deflate.ts";

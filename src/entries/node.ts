@@ -43,7 +43,11 @@ export const upgradeWebSocket: UpgradeWebSocket<WebSocketConnection> = upgrade a
 
 // The types that this module's exports name, exported with them so that
 // its documentation is whole on its own.
-export type { DeflateEngine, DeflateStreamOptions } from "../codec/deflate_engine.ts";
+export type {
+  DeflateEngine,
+  DeflateStream,
+  DeflateStreamOptions,
+} from "../codec/deflate_engine.ts";
 export type { ProtocolHandler } from "../codec/web_socket_protocol.ts";
 export type { SocketDriver } from "../core/socket_driver.ts";
 export type {

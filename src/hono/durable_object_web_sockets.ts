@@ -5,7 +5,12 @@
  *
  * @module
  */
+// Hono's own types, named so that these signatures are Hono's helper's
+// (the RPC client `hc` infers from them). `@internal` tells `deno doc
+// --lint` they are documented by Hono, not private types of ours.
+/** @internal */
 import type { Context, Env, Input, MiddlewareHandler } from "hono";
+/** @internal */
 import type { BlankInput } from "hono/types";
 import { isOverSize } from "../core/is_over_size.ts";
 import type { AcceptedUpgrade, RuntimeAdapter } from "../core/runtime_adapter.ts";

@@ -1,5 +1,11 @@
+// Hono's own types, named so that these signatures are Hono's helper's
+// (the RPC client `hc` infers from them). `@internal` tells `deno doc
+// --lint` they are documented by Hono, not private types of ours.
+/** @internal */
 import type { Context, Env, Input, MiddlewareHandler, TypedResponse } from "hono";
+/** @internal */
 import type { BlankInput } from "hono/types";
+/** @internal */
 import type { StatusCode } from "hono/utils/http-status";
 import {
   DEFAULT_MAX_FRAGMENTS,
