@@ -18,6 +18,7 @@
  */
 import type { AcceptedUpgrade, RuntimeAdapter } from "../core/runtime_adapter.ts";
 import { WebSocketDriver } from "../core/web_socket_driver.ts";
+import type { WebSocketSession } from "../core/web_socket_session.ts";
 
 export type { AcceptedUpgrade, ConnectionLimits, RuntimeAdapter } from "../core/runtime_adapter.ts";
 
@@ -66,21 +67,12 @@ export const cloudflareAdapter: RuntimeAdapter = {
     // `websocket_standard_binary_type` flag: the session wants the bytes.
     socket.binaryType = "arraybuffer";
     // Workers do not report what is queued.
-    const driver = new WebSocketDriver(socket, { reportsBuffered: false });
-    socket.addEventListener("message", (event) => session.message(event.data));
-    socket.addEventListener("close", (event) => {
-      session.close(event.code, event.reason, event.wasClean);
-      // A peer that vanished (1006) leaves workerd's end held until the
-      // server closes it too: a Durable Object stays in memory for it.
-      if (!event.wasClean) {
-        try {
-          socket.close(1000);
-        } catch { /* closed */ }
-      }
-    });
-    socket.addEventListener("error", (event) => {
-      session.error((event as ErrorEvent).error ?? new Error("WebSocket error"));
-    });
+    const driver = new WorkersSocket(socket, session);
+    // One listener object for all of them, not a closure each (each costs
+    // an idle socket memory); `error` matters only to `onError`.
+    socket.addEventListener("message", driver);
+    socket.addEventListener("close", driver);
+    if (session.wantsError) socket.addEventListener("error", driver);
     // Workers never fire `open` on the server end: it is open once accepted,
     // and events arrive only after this task, so onOpen still comes first.
     session.open(driver);
@@ -89,3 +81,35 @@ export const cloudflareAdapter: RuntimeAdapter = {
     return new Response(null, { status: 101, webSocket: client, headers } as ResponseInit);
   },
 };
+
+// A socket's driver and its listener for the Worker's events.
+class WorkersSocket extends WebSocketDriver implements EventListenerObject {
+  readonly session: WebSocketSession<unknown>;
+
+  constructor(socket: WorkersWebSocket, session: WebSocketSession<unknown>) {
+    super(socket, { reportsBuffered: false });
+    this.session = session;
+  }
+
+  handleEvent(event: Event): void {
+    switch (event.type) {
+      case "message":
+        this.session.message((event as MessageEvent).data);
+        break;
+      case "close": {
+        const { code, reason, wasClean } = event as CloseEvent;
+        this.session.close(code, reason, wasClean);
+        // A peer that vanished (1006) leaves workerd's end held until the
+        // server closes it too: a Durable Object stays in memory for it.
+        if (!wasClean) {
+          try {
+            this.raw.close(1000);
+          } catch { /* closed */ }
+        }
+        break;
+      }
+      case "error":
+        this.session.error((event as ErrorEvent).error ?? new Error("WebSocket error"));
+    }
+  }
+}
