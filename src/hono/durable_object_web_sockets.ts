@@ -22,6 +22,7 @@ import {
 } from "./durable_object_presence.ts";
 import type { SendData } from "../core/send_data.ts";
 import { WebSocketContext } from "../core/web_socket_context.ts";
+import "./hono_ws_context.ts";
 import { WebSocketDriver } from "../core/web_socket_driver.ts";
 import {
   type BinaryType,

@@ -28,6 +28,7 @@ import {
 } from "../core/runtime_adapter.ts";
 import { internUrl } from "../core/intern_url.ts";
 import { WebSocketContext } from "../core/web_socket_context.ts";
+import "./hono_ws_context.ts";
 import { type WebSocketEvents, WebSocketSession } from "../core/web_socket_session.ts";
 import { bunAdapter, isBun } from "../adapters/bun.ts";
 import { cloudflareAdapter, isCloudflare } from "../adapters/cloudflare.ts";

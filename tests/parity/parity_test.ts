@@ -450,6 +450,14 @@ const CASES: Array<[string, (t: Target) => Promise<void>]> = [
     }
   }],
 
+  ["hands handlers a ws that is an instance of Hono's WSContext", async ({ port }) => {
+    const c = await openWs(port, "/instanceof");
+    // Hono's class, and still edgesocket's context (topics and all).
+    assert.equal(textOf((await c.next()).data), "true function");
+    c.ws.close();
+    await c.closed;
+  }],
+
   ["upgrades behind middleware that sets response headers", async ({ name, port }) => {
     const routes: Array<[string, string, string]> = [
       ["/secure", "x-content-type-options", "nosniff"],
