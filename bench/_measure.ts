@@ -573,16 +573,6 @@ export class Measurer {
     return { side, process: child, port: Number(match[1]) };
   }
 
-  async #startClient(
-    mode: string,
-    flags: Record<string, number>,
-    stdin = false,
-  ): Promise<ChildProcess> {
-    const argv = [`${this.#benchDir}load_client.cjs`, mode];
-    for (const [name, value] of Object.entries(flags)) argv.push(`--${name}=${value}`);
-    return await spawn("node", argv, { cpu: 1, raiseFileLimit: true, stdin, cwd: this.#benchDir });
-  }
-
   async #withServer<T>(
     side: Side,
     bundle: string,
@@ -606,44 +596,31 @@ export class Measurer {
     });
   }
 
+  // Every load test's client: the C epoll load generator, pinned to core 1,
+  // its own CPU and its core's load in each sample. `handshake-raw` is
+  // `handshake`; fan-out's `extra` (its open loop's latency and CPU) is
+  // spread into the detail, as bench/fan_out.ts's latencySample() reads it.
   async #runClient(mode: string, flags: Record<string, number>): Promise<Sample> {
-    // Echo and handshakes: the C epoll load generator, which is not the limit.
-    if (mode === "echo" || mode === "handshake" || mode === "handshake-raw") {
-      const result = await runLoadgen(mode === "echo" ? "echo" : "handshake", flags, { cpu: 1 });
-      if (mode === "echo" && (result.wrong as number) > 0) {
-        throw new Error(`${result.wrong} echoes differed from the message sent`);
-      }
-      return {
-        value: result.rate,
-        detail: {
-          serverCpu: result.serverCpu,
-          clientCpu: result.clientCpu,
-          coreBusy: result.coreBusy,
-          otherCpu: result.otherCpu,
-          softirqCpu: result.softirqCpu,
-          ...(result.errors ? { errors: result.errors } : {}),
-        },
-      };
+    const loadgenMode = mode === "handshake-raw" ? "handshake" : mode;
+    if (loadgenMode !== "echo" && loadgenMode !== "handshake" && loadgenMode !== "fanout") {
+      throw new TypeError(`Unknown load mode: ${mode}`);
     }
-    const client = await this.#startClient(mode, flags);
-    try {
-      const match = await client.waitFor(/^result (.*)/, { timeout: 60_000 });
-      const result = JSON.parse(match[1]);
-      return {
-        value: result.rate,
-        detail: {
-          serverCpu: result.serverCpu,
-          clientCpu: result.clientCpu,
-          coreBusy: result.coreBusy,
-          otherCpu: result.otherCpu,
-          softirqCpu: result.softirqCpu,
-          ...(result.errors ? { errors: result.errors } : {}),
-          ...(result.extra ?? {}),
-        },
-      };
-    } finally {
-      await client.stop();
+    const result = await runLoadgen(loadgenMode, flags, { cpu: 1 });
+    if (mode === "echo" && (result.wrong as number) > 0) {
+      throw new Error(`${result.wrong} echoes differed from the message sent`);
     }
+    return {
+      value: result.rate,
+      detail: {
+        serverCpu: result.serverCpu,
+        clientCpu: result.clientCpu,
+        coreBusy: result.coreBusy,
+        otherCpu: result.otherCpu,
+        softirqCpu: result.softirqCpu,
+        ...(result.errors ? { errors: result.errors } : {}),
+        ...(result.extra ?? {}),
+      },
+    };
   }
 
   // Forces a GC in the server, lets the runtime give back the pages it

@@ -1,12 +1,15 @@
 /**
  * Fan-out (issue #5): 1,000 subscribers on one topic, one publisher, 64-byte
- * and 1 KiB binary messages. Two numbers per server, from one load-generator
- * run (bench/load_client.cjs, fanout mode, which says exactly how):
+ * and 1 KiB binary messages. Two numbers per server, from one run of the C
+ * epoll load generator (bench/loadgen/loadgen.c, `fanout` mode, which says
+ * exactly how), with its own CPU and its core's load beside each:
  *
  * - deliveries per second, closed loop: 16 publishes in flight, the next
- *   sent when the oldest has reached all 1,000 subscribers;
+ *   sent when the oldest has reached all 1,000 subscribers (the rate and
+ *   the CPU figures of the sample);
  * - p99 latency from publish to receipt over every delivery, open loop at
- *   50 publishes/s on a fixed schedule.
+ *   50 publishes/s on a fixed schedule, both times the load generator's
+ *   CLOCK_MONOTONIC (latencySample(), with the open loop's CPU).
  *
  * The servers, each pinned to core 0 (the load generator to core 1):
  *

@@ -36,6 +36,27 @@
 //              (prints "published"). "synced" is printed once every
 //              connection has seen a message; "end P" prints "result" with
 //              what each connection lacked of 1..P.
+//   fanout     --subscribers --size [--window=16 --rate=50 --publish-port --warmup
+//              --duration]
+//              the fan-out benchmark's client: --subscribers connections on
+//              --path (/fanout), opened 100 at a time, then one publisher on
+//              --publish-path (/publish) of --publish-port (default --port: a
+//              backplane's other node). Each publish is a binary message of
+//              --size bytes: its number (u64 LE at 0) and its send time (u64
+//              LE ns of CLOCK_MONOTONIC at 8). 1. Sync: a publish every 50 ms
+//              until one has reached every subscriber (subscribing may be
+//              asynchronous). 2. Closed loop: --window publishes in flight, the
+//              next sent when the oldest has reached every subscriber; over
+//              --duration after --warmup, deliveries/s and CPU (the result's
+//              rate and CPU figures). 3. Drain. 4. Open loop: --rate
+//              publishes/s on a fixed schedule; over --duration after
+//              --warmup, the latency of each delivery from send to read (p50,
+//              p99, max, in ms), the time for a publish to reach its last
+//              subscriber (reachAllP50, reachAllP99), deliveries/s and CPU (in
+//              "extra"). Each read takes up to 1 MiB, its frames parsed in
+//              place. Fails (exit 2, an "error" line) when the closed loop
+//              makes no progress for 10 s, a delivery is not a --size-byte
+//              binary message, or the server closes a connection.
 //
 // Common flags: --port, --host (127.0.0.1), --path (/echo), --sources
 // (enough for the count) from --source-first (1: 127.0.0.1), --server-pid and --server-pid-N (their CPU is
@@ -98,6 +119,13 @@ static double now_ms(void) {
 static uint64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+// CLOCK_MONOTONIC: fanout's send and receipt times, both taken here.
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -218,7 +246,7 @@ static void base64(const uint8_t *in, size_t len, char *out) {
 
 // ---- connections ------------------------------------------------------------
 
-enum { M_ECHO, M_HANDSHAKE, M_CONNECT, M_LISTEN };
+enum { M_ECHO, M_HANDSHAKE, M_CONNECT, M_LISTEN, M_FANOUT };
 static int mode;
 static const char *mode_name;
 
@@ -248,6 +276,7 @@ static int epfd;
 static Conn *conns;
 static int conn_cap;
 static int port;
+static int publish_port;  // the publisher's: --publish-port, else --port
 static const char *host;
 static const char *path;
 static int sources;
@@ -392,7 +421,8 @@ static int conn_start(Conn *c, uint8_t role) {
     close(fd);
     return -1;
   }
-  struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  int to = role == ROLE_PUBLISHER ? publish_port : port;
+  struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)to)};
   inet_pton(AF_INET, host, &dst.sin_addr);
   if (connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0 && errno != EINPROGRESS) {
     note_error("connect", errno);
@@ -421,7 +451,7 @@ static void conn_send_request(Conn *c, const char *request_path) {
                    "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
                    "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
                    "Sec-WebSocket-Version: 13\r\n\r\n",
-                   request_path, host, port, c->key);
+                   request_path, host, c->role == ROLE_PUBLISHER ? publish_port : port, c->key);
   conn_queue(c, request, (size_t)n);
   c->state = C_UPGRADING;
 }
@@ -497,7 +527,14 @@ static void record_into(uint64_t *h, int64_t ns) {
   h[k < BUCKETS ? k : BUCKETS - 1]++;
 }
 
+static void fan_on_delivery(Conn *c, int opcode, const uint8_t *p, size_t len);
+static uint64_t read_now;  // fanout: this read's receipt time (mono_ns), 0 until taken
+
 static void on_message(Conn *c, int opcode, const uint8_t *p, size_t len) {
+  if (mode == M_FANOUT) {
+    if (c->role == ROLE_MAIN) fan_on_delivery(c, opcode, p, len);
+    return;
+  }
   if (mode == M_ECHO) {
     if (opcode != 2 || len != echo_size) echo_wrong++;
     echo_count++;
@@ -614,6 +651,7 @@ static void conn_readable(Conn *c) {
   if (have) memcpy(readbuf, c->rbuf, have);
   ssize_t n;
   read_stamp = 0;
+  read_now = 0;
   if (mode == M_LISTEN && c->state == C_OPEN) {
     struct iovec iov = {.iov_base = readbuf + have, .iov_len = READBUF - have};
     union {
@@ -747,26 +785,253 @@ static void take_snapshot(Snapshot *s, uint64_t count) {
   if (f) fclose(f);
 }
 
-// The window's figures as JSON members (no braces).
-static void print_window(const Snapshot *a, const Snapshot *b) {
-  double seconds = (b->at - a->at) / 1000;
+// A window's figures: rates, and CPU in % of one core.
+typedef struct {
+  double seconds, rate, server, self, softirq, other;
+  uint64_t count;
+  int cores;
+  double busy[MAX_CORES];
+} Figures;
+
+static Figures window_figures(const Snapshot *a, const Snapshot *b) {
+  Figures f = {0};
   double hz = (double)sysconf(_SC_CLK_TCK);
-  double server = (b->server - a->server) / hz / seconds * 100;
-  double self = (b->self - a->self) / seconds * 100;
+  f.seconds = (b->at - a->at) / 1000;
+  f.count = b->count - a->count;
+  f.rate = f.count / f.seconds;
+  f.server = (b->server - a->server) / hz / f.seconds * 100;
+  f.self = (b->self - a->self) / f.seconds * 100;
   long busy = 0, soft = 0;
-  printf("\"seconds\":%.3f,\"count\":%llu,\"rate\":%.1f,\"serverCpu\":%.1f,\"clientCpu\":%.1f,"
-         "\"coreBusy\":[",
-         seconds, (unsigned long long)(b->count - a->count), (b->count - a->count) / seconds,
-         server, self);
+  f.cores = b->cores;
   for (int i = 0; i < b->cores; i++) {
     long total = b->total[i] - a->total[i];
     busy += b->busy[i] - a->busy[i];
     soft += b->softirq[i] - a->softirq[i];
-    printf("%s%.1f", i ? "," : "", total > 0 ? (b->busy[i] - a->busy[i]) * 100.0 / total : 0.0);
+    f.busy[i] = total > 0 ? (b->busy[i] - a->busy[i]) * 100.0 / total : 0.0;
   }
-  double softirq = soft / hz / seconds * 100;
-  double other = busy / hz / seconds * 100 - softirq - server - self;
-  printf("],\"softirqCpu\":%.1f,\"otherCpu\":%.1f", softirq, other > 0 ? other : 0);
+  f.softirq = soft / hz / f.seconds * 100;
+  f.other = busy / hz / f.seconds * 100 - f.softirq - f.server - f.self;
+  if (f.other < 0) f.other = 0;
+  return f;
+}
+
+// The figures as JSON members (no braces), with `other` as otherCpu.
+static void print_figures(const Figures *f, double other) {
+  printf("\"seconds\":%.3f,\"count\":%llu,\"rate\":%.1f,\"serverCpu\":%.1f,\"clientCpu\":%.1f,"
+         "\"coreBusy\":[",
+         f->seconds, (unsigned long long)f->count, f->rate, f->server, f->self);
+  for (int i = 0; i < f->cores; i++) printf("%s%.1f", i ? "," : "", f->busy[i]);
+  printf("],\"softirqCpu\":%.1f,\"otherCpu\":%.1f", f->softirq, other);
+}
+
+// The window's figures as JSON members (no braces).
+static void print_window(const Snapshot *a, const Snapshot *b) {
+  Figures f = window_figures(a, b);
+  print_figures(&f, f.other);
+}
+
+// ---- fanout -----------------------------------------------------------------
+
+#define FAN_RING (1u << 16)
+enum { F_CONNECT, F_SYNC, F_CLOSED, F_DRAIN, F_OPEN };
+static int fan_phase;
+static int fan_window;
+static double fan_rate, fan_warmup, fan_duration;
+static uint32_t *fan_received;  // per publish (its number mod FAN_RING): subscribers reached
+static uint8_t *fan_message;
+static uint64_t fan_next_seq, fan_delivered;
+static int64_t fan_completed = -1;  // the publish that reached its last subscriber last
+static uint64_t fan_closed_from = UINT64_MAX;  // sync publishes before it open no window
+static double fan_last_progress, fan_next_publish, fan_open_start;
+static uint64_t fan_open_sent;
+static int fan_window_state, fan_recording;  // window: 0 warming up, 1 measuring
+static double fan_window_at;
+static Snapshot fan_from, fan_to;
+static Figures fan_closed;
+typedef struct {
+  double *values;
+  size_t len, cap;
+} Samples;
+static Samples fan_latencies, fan_reach;
+
+static void fan_fail(const char *format, ...) {
+  char message[512];
+  va_list args;
+  va_start(args, format);
+  vsnprintf(message, sizeof message, format, args);
+  va_end(args);
+  printf("error {\"message\":\"%s\",", message);
+  print_errors();
+  printf("}\n");
+  fflush(stdout);
+  fprintf(stderr, "loadgen: fanout: %s\n", message);
+  exit(2);
+}
+
+static void samples_push(Samples *s, double value) {
+  if (s->len == s->cap) {
+    s->cap = s->cap ? s->cap * 2 : 65536;
+    s->values = realloc(s->values, s->cap * sizeof(double));
+    if (!s->values) die("out of memory");
+  }
+  s->values[s->len++] = value;
+}
+
+static int compare_doubles(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+// The q-quantile of sorted values, as bench/load_client.cjs took it; null when none.
+static void print_quantile(const char *name, const Samples *s, double q) {
+  if (!s->len) {
+    printf(",\"%s\":null", name);
+    return;
+  }
+  size_t at = (size_t)floor(q * s->len);
+  printf(",\"%s\":%.4f", name, s->values[at < s->len ? at : s->len - 1]);
+}
+
+static void fan_publish(void) {
+  uint64_t seq = fan_next_seq++;
+  fan_received[seq % FAN_RING] = 0;
+  uint64_t sent = mono_ns();
+  memcpy(fan_message, &seq, 8);
+  memcpy(fan_message + 8, &sent, 8);
+  conn_send_frame(publisher, 2, fan_message, publish_size);
+  conn_flush(publisher);
+}
+
+static void fan_start_closed(void) {
+  fan_phase = F_CLOSED;
+  fan_closed_from = fan_next_seq;
+  fan_window_state = 0;
+  fan_window_at = now_ms() + fan_warmup * 1000;
+  for (int k = 0; k < fan_window; k++) fan_publish();
+}
+
+static void fan_on_complete(uint64_t seq, double reach_ms) {
+  fan_completed = (int64_t)seq;
+  fan_last_progress = now_ms();
+  if (fan_phase == F_SYNC) {
+    fan_start_closed();
+  } else if (fan_phase == F_CLOSED) {
+    if (seq >= fan_closed_from) fan_publish();
+  } else if (fan_phase == F_OPEN && fan_recording) {
+    samples_push(&fan_reach, reach_ms);
+  }
+}
+
+// One message on a subscriber, parsed in place in the read buffer.
+static void fan_on_delivery(Conn *c, int opcode, const uint8_t *p, size_t len) {
+  (void)c;
+  fan_delivered++;
+  if (opcode != 2 || len != publish_size) {
+    fan_fail("a delivery was not a %zu-byte binary message: opcode %d, %zu bytes", publish_size,
+             opcode, len);
+  }
+  uint64_t seq;
+  memcpy(&seq, p, 8);
+  uint32_t reached = ++fan_received[seq % FAN_RING];
+  if (fan_phase == F_OPEN) {
+    uint64_t sent;
+    memcpy(&sent, p + 8, 8);
+    if (!read_now) read_now = mono_ns();
+    double ms = (double)(int64_t)(read_now - sent) / 1e6;
+    if (fan_recording) samples_push(&fan_latencies, ms);
+    if (reached == (uint32_t)target_count) fan_on_complete(seq, ms);
+  } else if (reached == (uint32_t)target_count) {
+    fan_on_complete(seq, 0);
+  }
+}
+
+static void fan_print_result(const Figures *open) {
+  qsort(fan_latencies.values, fan_latencies.len, sizeof(double), compare_doubles);
+  qsort(fan_reach.values, fan_reach.len, sizeof(double), compare_doubles);
+  printf("result {\"mode\":\"fanout\",\"subscribers\":%d,\"size\":%zu,\"window\":%d,", target_count,
+         publish_size, fan_window);
+  print_figures(&fan_closed, fan_closed.other > open->other ? fan_closed.other : open->other);
+  printf(",\"sources\":%d,", sources);
+  print_errors();
+  printf(",\"extra\":{\"closedOtherCpu\":%.1f,\"openRate\":%.1f,\"openExpected\":%.1f",
+         fan_closed.other, open->rate, fan_rate * target_count);
+  print_quantile("p50", &fan_latencies, 0.5);
+  print_quantile("p99", &fan_latencies, 0.99);
+  print_quantile("max", &fan_latencies, 1);
+  print_quantile("reachAllP50", &fan_reach, 0.5);
+  print_quantile("reachAllP99", &fan_reach, 0.99);
+  printf(",\"latencySamples\":%zu,\"openServerCpu\":%.1f,\"openClientCpu\":%.1f,"
+         "\"openOtherCpu\":%.1f}}\n",
+         fan_latencies.len, open->server, open->self, open->other);
+  fflush(stdout);
+}
+
+// The timed work; returns the milliseconds until it is next due (at most 10).
+static double fan_tick(double t) {
+  double due = t + 10;
+  if (fan_phase == F_CONNECT) {
+    if (open_reported && !publisher) {
+      if (open_now < target_count) {
+        fan_fail("%d of %d subscribers opened", open_now, target_count);
+      }
+      publisher = &conns[target_count];
+      if (conn_start(publisher, ROLE_PUBLISHER) < 0) fan_fail("cannot open the publisher");
+    }
+  } else if (fan_phase == F_SYNC) {
+    if (t >= fan_next_publish) {
+      fan_publish();
+      fan_next_publish = t + 50;
+    }
+    due = fan_next_publish;
+  } else if (fan_phase == F_CLOSED) {
+    if (t - fan_last_progress > 10000) {
+      uint64_t next = (uint64_t)(fan_completed + 1);
+      fan_fail("closed loop stalled: publish %llu reached %u of %d subscribers",
+               (unsigned long long)next, fan_received[next % FAN_RING], target_count);
+    }
+    if (t >= fan_window_at && fan_window_state == 0) {
+      take_snapshot(&fan_from, fan_delivered);
+      fan_window_state = 1;
+      fan_window_at = t + fan_duration * 1000;
+    } else if (t >= fan_window_at && fan_window_state == 1) {
+      take_snapshot(&fan_to, fan_delivered);
+      fan_closed = window_figures(&fan_from, &fan_to);
+      fan_phase = F_DRAIN;
+    }
+    if (fan_window_at < due) due = fan_window_at;
+  } else if (fan_phase == F_DRAIN) {
+    if (fan_completed == (int64_t)fan_next_seq - 1 || t - fan_last_progress > 2000) {
+      fan_phase = F_OPEN;
+      fan_open_start = t;
+      fan_open_sent = 0;
+      fan_window_state = 0;
+      fan_window_at = t + fan_warmup * 1000;
+    }
+  }
+  if (fan_phase == F_OPEN) {
+    // A fixed schedule: a late loop sends at once, never fewer messages.
+    double interval = 1000 / fan_rate;
+    while (fan_open_start + fan_open_sent * interval <= t) {
+      fan_publish();
+      fan_open_sent++;
+    }
+    if (t >= fan_window_at && fan_window_state == 0) {
+      fan_recording = 1;
+      take_snapshot(&fan_from, fan_delivered);
+      fan_window_state = 1;
+      fan_window_at = t + fan_duration * 1000;
+    } else if (t >= fan_window_at && fan_window_state == 1) {
+      fan_recording = 0;
+      take_snapshot(&fan_to, fan_delivered);
+      Figures open = window_figures(&fan_from, &fan_to);
+      fan_print_result(&open);
+      exit(0);
+    }
+    due = fan_open_start + fan_open_sent * interval;
+    if (fan_window_at < due) due = fan_window_at;
+  }
+  double left = due - t;
+  return left < 0 ? 0 : left > 10 ? 10 : left;
 }
 
 // ---- per-mode behaviour -----------------------------------------------------
@@ -788,10 +1053,18 @@ static void mode_on_open(Conn *c) {
     open_now++;
     failed_in_a_row = 0;
     open_next();
+  } else if (mode == M_FANOUT && c->role == ROLE_PUBLISHER) {
+    fan_phase = F_SYNC;
+    fan_next_publish = now_ms();
   }
 }
 
 static void mode_on_closed(Conn *c, int was_open) {
+  if (mode == M_FANOUT) {
+    const char *who = c->role == ROLE_PUBLISHER ? "the publisher" : "a subscriber";
+    if (was_open) fan_fail("%s was closed", who);
+    fan_fail("%s's handshake failed", who);
+  }
   if (mode == M_HANDSHAKE) {
     start_next_handshake(c);
     return;
@@ -969,7 +1242,7 @@ static rlim_t raise_file_limit(rlim_t needed) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2) die("usage: loadgen echo|handshake|connect|listen --name=value ...");
+  if (argc < 2) die("usage: loadgen echo|handshake|connect|listen|fanout --name=value ...");
   mode_name = argv[1];
   for (int i = 2; i < argc && flag_count < MAX_FLAGS; i++) {
     char *arg = argv[i];
@@ -984,11 +1257,13 @@ int main(int argc, char **argv) {
   else if (strcmp(mode_name, "handshake") == 0) mode = M_HANDSHAKE;
   else if (strcmp(mode_name, "connect") == 0) mode = M_CONNECT;
   else if (strcmp(mode_name, "listen") == 0) mode = M_LISTEN;
+  else if (strcmp(mode_name, "fanout") == 0) mode = M_FANOUT;
   else die("unknown mode");
   port = (int)flag_num("port", 0);
   if (port <= 0) die("--port is required");
   host = flag_str("host", "127.0.0.1");
-  path = flag_str("path", mode == M_LISTEN ? "/fanout" : "/echo");
+  publish_port = (int)flag_num("publish-port", port);
+  path = flag_str("path", mode == M_LISTEN || mode == M_FANOUT ? "/fanout" : "/echo");
   rng_state ^= (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
   clock_origin = now_ms();
   for (int i = 0; i < flag_count; i++) {
@@ -997,11 +1272,13 @@ int main(int argc, char **argv) {
     }
   }
   double warmup = flag_num("warmup", 1), duration = flag_num("duration", 3);
-  double budget = flag_num("budget", warmup + duration + 120);
+  // fanout measures two windows, the closed loop's and the open loop's.
+  double budget = flag_num("budget", (mode == M_FANOUT ? 2 : 1) * (warmup + duration) + 120);
 
   int total;
   if (mode == M_ECHO) total = echo_clients = (int)flag_num("clients", 64);
   else if (mode == M_HANDSHAKE) total = hs_concurrency = (int)flag_num("concurrency", 64);
+  else if (mode == M_FANOUT) total = target_count = (int)flag_num("subscribers", 1000);
   else total = target_count = (int)flag_num("count", 1000);
   // The main connections, the publisher, and up to 100 warm ones.
   conn_cap = total + 101;
@@ -1028,6 +1305,23 @@ int main(int argc, char **argv) {
   give_up = (int)flag_num("give-up", 1000000000);
   publish_size = (size_t)flag_num("size", 64);
   if (mode == M_LISTEN && publish_size < 16) die("--size must be at least 16 in listen mode");
+  if (mode == M_FANOUT) {
+    if (publish_size < 16) die("--size must be at least 16 in fanout mode");
+    if (target_count < 1) die("--subscribers must be at least 1");
+    fan_window = (int)flag_num("window", 16);
+    fan_rate = flag_num("rate", 50);
+    fan_warmup = warmup;
+    fan_duration = duration;
+    fan_received = calloc(FAN_RING, sizeof(uint32_t));
+    fan_message = malloc(publish_size);
+    if (!fan_received || !fan_message) die("out of memory");
+    memset(fan_message, 0xab, publish_size);
+    // Subscribers 100 handshakes at a time, then the publisher (fan_tick).
+    concurrency = (int)flag_num("concurrency", 100);
+    open_requested = 1;
+    open_started = now_ms();
+    open_next();
+  }
 
   int use_stdin = mode == M_CONNECT || mode == M_LISTEN;
   if (use_stdin) {
@@ -1110,7 +1404,7 @@ int main(int argc, char **argv) {
     }
     // A handshake the server never answers (a full accept queue, a server out
     // of descriptors) fails after --open-timeout ms instead of holding the run.
-    if (use_stdin && open_requested && t >= next_timeout_scan) {
+    if ((use_stdin || mode == M_FANOUT) && open_requested && t >= next_timeout_scan) {
       next_timeout_scan = t + 500;
       float limit = (float)(t - clock_origin - open_timeout);
       for (int i = 0; i < next_to_open; i++) {
@@ -1128,6 +1422,7 @@ int main(int argc, char **argv) {
       emit("synced", "\"open\":%d", open_now);
     }
     int timeout = 50;
+    if (mode == M_FANOUT) timeout = (int)ceil(fan_tick(now_ms()));
     if (publishing && publisher) {
       double left = next_publish - now_ms();
       timeout = left < 0 ? 0 : left < 50 ? (int)left + 1 : 50;

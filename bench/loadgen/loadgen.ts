@@ -16,17 +16,17 @@ import { ROOT } from "../../tests/_util/server_process.ts";
 import { type ChildProcess, spawn, type SpawnOptions } from "../_process.ts";
 
 /** The modes loadgen.c has. */
-export type LoadgenMode = "echo" | "handshake" | "connect" | "listen";
+export type LoadgenMode = "echo" | "handshake" | "connect" | "listen" | "fanout";
 
 /** Flags, as `--name=value`. */
 export type LoadgenFlags = Record<string, number | string>;
 
-/** What `echo` and `handshake` print as their `result` line. */
+/** What `echo`, `handshake` and `fanout` print as their `result` line. */
 export interface LoadgenWindow {
   mode: string;
   /** The measured window, in seconds. */
   seconds: number;
-  /** Round trips (echo) or upgrades (handshake) in the window. */
+  /** Round trips (echo), upgrades (handshake) or deliveries (fanout) in the window. */
   count: number;
   /** `count` per second. */
   rate: number;
@@ -44,7 +44,33 @@ export interface LoadgenWindow {
   errors: number;
   errorKinds: string[];
   sources: number;
+  /** fanout: the open loop's figures. */
+  extra?: FanoutExtra;
   [key: string]: unknown;
+}
+
+/**
+ * What `fanout` adds to its window (the closed loop's) in `extra`: the open
+ * loop's latency, in ms, and its rate and CPU. A latency is NaN when no
+ * delivery was recorded (null in the JSON line).
+ */
+export interface FanoutExtra {
+  /** The closed loop's otherCpu (the result's is the larger of both loops'). */
+  closedOtherCpu: number;
+  /** Deliveries/s in the open loop, and what its schedule asks for. */
+  openRate: number;
+  openExpected: number;
+  /** Publish → receipt of each delivery. */
+  p50: number;
+  p99: number;
+  max: number;
+  /** Publish → receipt by its last subscriber. */
+  reachAllP50: number;
+  reachAllP99: number;
+  latencySamples: number;
+  openServerCpu: number;
+  openClientCpu: number;
+  openOtherCpu: number;
 }
 
 const SOURCE = `${ROOT}bench/loadgen/loadgen.c`;
@@ -110,7 +136,8 @@ export async function startLoadgen(
 }
 
 /**
- * Runs `echo` or `handshake` to its end and returns its window.
+ * Runs `echo`, `handshake` or `fanout` to its end and returns its window
+ * (fanout's: the closed loop's, with the open loop's in `extra`).
  *
  * @param mode The mode.
  * @param flags Its flags (`port`, `server-pid`, `warmup`, `duration` …).
@@ -119,14 +146,21 @@ export async function startLoadgen(
  * @throws {Error} When it exits without a result.
  */
 export async function runLoadgen(
-  mode: "echo" | "handshake",
+  mode: "echo" | "handshake" | "fanout",
   flags: LoadgenFlags,
   options: SpawnOptions = {},
 ): Promise<LoadgenWindow> {
   const child = await startLoadgen(mode, flags, options);
   try {
-    const timeout = (Number(flags.warmup ?? 1) + Number(flags.duration ?? 3) + 60) * 1000;
-    return JSON.parse((await child.waitFor(/^result (.*)/, { timeout }))[1]);
+    // fanout measures two windows: the closed loop's and the open loop's.
+    const windows = mode === "fanout" ? 2 : 1;
+    const window = Number(flags.warmup ?? 1) + Number(flags.duration ?? 3);
+    const timeout = (windows * window + 60) * 1000;
+    const result: LoadgenWindow = JSON.parse(
+      (await child.waitFor(/^result (.*)/, { timeout }))[1],
+      (_, value) => value ?? NaN,
+    );
+    return result;
   } finally {
     await child.stop();
   }
