@@ -67,7 +67,7 @@ export function describeMethod(figure: Figure, info: RunInfo): string {
   } else if (!how && figure.id === "decode-frames") {
     how = "as decode, `FrameDecoder` alone; no GC forced";
   } else if (!how && (figure.id.includes("fanout") || figure.id.startsWith("deno-codec-fanout"))) {
-    how = "Node load generator (bench/load_client.cjs, fanout mode): 1,000 raw-TCP subscribers " +
+    how = "C epoll load generator (bench/loadgen/loadgen.c), `fanout` mode: 1,000 subscribers " +
       "and one publisher, closed loop with 16 publishes in flight, then an open loop at 50 " +
       "publishes/s for the latency; no GC forced";
   } else if (!how && /echo/.test(figure.id)) {

@@ -4,16 +4,16 @@
  * with `Deno.serve` + `Deno.upgradeWebSocket` (`native`, the baseline) and
  * with `serveWithCodec()`, the codec over Deno's `node:http` (`codec`):
  *
- * - echo msgs/s, 64 clients × 16 in flight × 1 KiB binary (bench/load_client.cjs
- *   echo mode, ws's client);
+ * - echo msgs/s, 64 clients × 16 in flight × 1 KiB binary (the C epoll load
+ *   generator, bench/loadgen/loadgen.c, `echo` mode);
  * - fan-out deliveries/s to 1,000 subscribers × 64 B, closed loop with 16
- *   publishes in flight (fanout mode), and its p99 at 50 publishes/s;
- * - handshakes/s, 64 in flight, the raw TCP client (handshake-raw mode: the
- *   server, not ws's client, is the limit);
+ *   publishes in flight (its `fanout` mode), and its p99 at 50 publishes/s;
+ * - handshakes/s, 64 in flight (its `handshake` mode);
  * - RSS per idle connection with 10,000 open (2,000 with `--quick`), both as
  *   `ps` shows it 1 s after the last one opened and after a forced GC (the
  *   server runs with `--v8-flags=--expose-gc`), each from the same
- *   collected baseline taken after a warm-up of 100 connections.
+ *   collected baseline taken after a warm-up of 100 connections (the Node
+ *   client, bench/load_client.cjs `idle` mode, opens them).
  *
  * Every server is pinned to core 0, the load generator to core 1; each round
  * measures both sides of every figure, in alternating order; the figures are
