@@ -62,6 +62,8 @@ export interface ResumeHost {
   unparked(session: ResumableSession): void;
   /** The session ended. */
   ended(session: ResumableSession): void;
+  /** Where a handler's error goes when no `onError` hears it (the log, or the route's option). */
+  report(error: unknown): void;
 }
 
 /** What a session is made from. */
@@ -609,14 +611,14 @@ export class ResumableSession implements SubscriptionOwner {
   error(error: unknown, logUnhandled = false): void {
     const onError = this.#events.onError;
     if (!onError || this.#state === State.Ended) {
-      if (logUnhandled) console.error(error);
+      if (logUnhandled) this.#host.report(error);
       return;
     }
     try {
       const result = onError(createErrorEvent(error), this.context);
-      if (result instanceof Promise) result.catch((e) => console.error(e));
+      if (result instanceof Promise) result.catch((e) => this.#host.report(e));
     } catch (e) {
-      console.error(e);
+      this.#host.report(e);
     }
   }
 

@@ -77,6 +77,11 @@ export class ResumeRoute implements ResumeHost, ResumeAcceptor {
   readonly highWaterMark: number;
   /** How long a socket may wait before its hello, in ms. */
   readonly helloTimeout: number;
+  /**
+   * Where a handler's error goes when no `onError` hears it: the log, or
+   * the route's `onError` option (the route sets it).
+   */
+  report: (error: unknown) => void = logError;
   readonly #maxWaiting: number;
   readonly #live: LiveSessions;
   #upgrades = new WeakMap<ResumeTransport, ResumeUpgrade>();
@@ -245,4 +250,8 @@ export class ResumeRoute implements ResumeHost, ResumeAcceptor {
   get waitingCount(): number {
     return this.#live.waiting.size;
   }
+}
+
+function logError(error: unknown): void {
+  console.error(error);
 }

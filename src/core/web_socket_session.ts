@@ -324,7 +324,17 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
   private handlerFailed(error: unknown): void {
     const handler = this.#events.onError;
     if (handler && this.#driver !== null) this.runErrorHandler(handler, createErrorEvent(error));
-    else console.error(error);
+    else this.report(error);
+  }
+
+  /**
+   * Where a handler's error goes when no `onError` hears it: the log, or
+   * the route's `onError` option (see {@linkcode ReportingWebSocketSession}).
+   *
+   * @param error What the handler threw.
+   */
+  protected report(error: unknown): void {
+    console.error(error);
   }
 
   /** Runs `onError`; what it throws or rejects with is logged. */
@@ -337,9 +347,51 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
   ): void {
     try {
       const result = handler(event, this.#ctx);
-      if (result instanceof Promise) result.catch((e) => console.error(e));
+      if (result instanceof Promise) result.catch((e) => this.report(e));
     } catch (error) {
-      console.error(error);
+      this.report(error);
+    }
+  }
+}
+
+/**
+ * A {@linkcode WebSocketSession} of a route with an `onError` option
+ * (`@hono/node-ws`'s): the handlers' errors that no `onError` handler hears
+ * go to it instead of the log. A subclass, so that other routes' sessions
+ * carry no field for it.
+ *
+ * @example
+ * ```ts ignore
+ * const session = new ReportingWebSocketSession(events, ctx, { maxMessageSize }, (e) => log(e));
+ * ```
+ */
+export class ReportingWebSocketSession<D = unknown, R = unknown> extends WebSocketSession<D, R> {
+  readonly #report: (error: unknown) => void;
+
+  /**
+   * Creates the instance.
+   *
+   * @param events The route's handlers.
+   * @param ctx The context handed to them.
+   * @param options `maxMessageSize` to enforce here (0: the runtime does it).
+   * @param report Where the handlers' unheard errors go.
+   */
+  constructor(
+    events: WebSocketEvents<D, R>,
+    ctx: WebSocketContext<D, R>,
+    options: { maxMessageSize?: number },
+    report: (error: unknown) => void,
+  ) {
+    super(events, ctx, options);
+    this.#report = report;
+  }
+
+  protected override report(error: unknown): void {
+    try {
+      this.#report(error);
+    } catch (e) {
+      // The reporter's own bug: the log, not a crash of the socket's events.
+      console.error(e);
     }
   }
 }

@@ -29,7 +29,11 @@ import {
 import { internUrl } from "../core/intern_url.ts";
 import { WebSocketContext } from "../core/web_socket_context.ts";
 import "./hono_ws_context.ts";
-import { type WebSocketEvents, WebSocketSession } from "../core/web_socket_session.ts";
+import {
+  ReportingWebSocketSession,
+  type WebSocketEvents,
+  WebSocketSession,
+} from "../core/web_socket_session.ts";
 import { bunAdapter, isBun } from "../adapters/bun.ts";
 import { cloudflareAdapter, isCloudflare } from "../adapters/cloudflare.ts";
 import { denoAdapter, isDeno } from "../adapters/deno.ts";
@@ -76,6 +80,12 @@ export interface UpgradeWebSocketOptions<D = unknown, C = Context> {
    * per session. Which topics are resumable: `defaultPubSub.useHistory()`.
    */
   resume?: ResumeOptions<C>;
+  /**
+   * Where a handler's error goes when no `onError` handler hears it (the
+   * route has none, or it came from `onClose` or `onError` itself): by
+   * default the log (`console.error`). `@hono/node-ws`'s option of that name.
+   */
+  onError?: (error: unknown) => void;
 }
 
 /** Options for {@linkcode createUpgradeMiddleware}: a route's, and the adapter. */
@@ -199,7 +209,7 @@ function prepareRoute<D, C>(options: UpgradeMiddlewareOptions<D, C>): RouteUpgra
     options,
     compression,
     // Bad resume bounds throw here too.
-    resume: options.resume ? new ResumeRoute(options.resume as ResumeOptions<never>) : undefined,
+    resume: options.resume ? createResumeRoute(options) : undefined,
     limits: {
       maxMessageSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
       maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
@@ -207,6 +217,12 @@ function prepareRoute<D, C>(options: UpgradeMiddlewareOptions<D, C>): RouteUpgra
       closeTimeout: options.closeTimeout ?? 5_000,
     },
   };
+}
+
+function createResumeRoute<D, C>(options: UpgradeWebSocketOptions<D, C>): ResumeRoute {
+  const route = new ResumeRoute(options.resume as ResumeOptions<never>);
+  if (options.onError) route.report = options.onError;
+  return route;
 }
 
 /** The part of Hono's `Context` an upgrade reads: Hono's satisfies it. */
@@ -291,10 +307,13 @@ function openSession<D, C extends UpgradeRequestContext>(
     (options.protocols === undefined ? offered[0] : selectProtocol(offered, options.protocols)) ??
       "";
   const ctx = new WebSocketContext<D>({ protocol, url: internUrl(request.url), data });
-  const session = new WebSocketSession<D>(events, ctx, {
-    // Where the adapter does not enforce the limit itself, the session does.
+  // Where the adapter does not enforce the limit itself, the session does.
+  const sessionOptions = {
     maxMessageSize: adapter.enforcesMessageSize ? 0 : limits.maxMessageSize,
-  });
+  };
+  const session = options.onError
+    ? new ReportingWebSocketSession<D>(events, ctx, sessionOptions, options.onError)
+    : new WebSocketSession<D>(events, ctx, sessionOptions);
   return adapter.upgrade({
     request,
     env: c.env,

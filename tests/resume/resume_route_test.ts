@@ -367,3 +367,28 @@ Deno.test("resume.maxWaitingSessions bounds the sessions waiting for their clien
     await c.ws.closed;
   }
 });
+
+Deno.test("the route's onError option hears what a handler of a resumable session throws, for both forms", async () => {
+  const reported: unknown[] = [];
+  const app = new Hono().get(
+    "/ws",
+    upgradeWebSocket(() => ({
+      onMessage(e, ws) {
+        if (e.data === "throw") throw new Error("sync");
+        if (e.data === "reject") return Promise.reject(new Error("async"));
+        ws.send(`echo ${e.data}`);
+      },
+    }), { resume: { identify: () => "u" }, onError: (error) => void reported.push(error) }),
+  );
+  const { client } = await hello(app, "/ws");
+  client.send({ t: "m", i: 1, d: "throw" });
+  client.send({ t: "m", i: 2, d: "reject" });
+  client.send({ t: "m", i: 3, d: "after" });
+  // The session goes on: the third message is echoed.
+  const frames = await client.until("m");
+  assert.deepEqual(frames.at(-1), { t: "m", d: "echo after" });
+  await eventually(() => reported.length === 2, "both errors reported");
+  assert.deepEqual(reported.map((e) => (e as Error).message), ["sync", "async"]);
+  client.ws.close(1000);
+  await client.ws.closed;
+});
