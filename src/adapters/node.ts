@@ -37,6 +37,7 @@ import {
   type CloseAllOptions,
   openConnectionCount,
 } from "../core/session_registry.ts";
+import type { WebSocketConnection } from "../core/web_socket_connection.ts";
 import { nodeDeflateEngine } from "./node_deflate_engine.ts";
 import {
   allocateFrame,
@@ -210,7 +211,8 @@ function toPemPart(part: string | Uint8Array): string | Buffer {
  *
  * @param server A Node HTTP or HTTPS server (for example from `createAdaptorServer`).
  * @param fetch The app's fetch.
- * @param options `maxConnections`: past it an upgrade gets 503 (default 65,536).
+ * @param options `maxConnections`, past which an upgrade gets 503; a
+ * `baseUrl` for the requests' URLs; a hook for each connection as it opens.
  *
  * @example
  * ```ts ignore
@@ -222,16 +224,26 @@ function toPemPart(part: string | Uint8Array): string | Buffer {
 export function attachWebSocket(
   server: NodeServer,
   fetch: FetchHandler,
-  options: { maxConnections?: number } = {},
+  options: AttachWebSocketOptions = {},
 ): void {
   const maxConnections = options.maxConnections ?? 65_536;
+  const onConnection = options.onConnection;
   // One adapter for every upgrade of this server: the accepted upgrade
   // goes on the request's own env, where handleUpgrade() finds it.
   const adapter = createCodecAdapter("node", keepPending, {
     deflateEngine: nodeDeflateEngine,
     allocate: allocateFrame,
+    onStart: onConnection &&
+      ((connection, upgrade) => onConnection(connection, (upgrade.env as UpgradeEnv).incoming)),
   });
-  const context: UpgradeContext = { server, fetch, maxConnections, adapter };
+  const context: UpgradeContext = {
+    server,
+    fetch,
+    maxConnections,
+    adapter,
+    baseUrl: options.baseUrl === undefined ? undefined : String(options.baseUrl),
+    refuses: options.refuses,
+  };
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Alone on the server, a full one refuses before routing: the cheapest
     // answer under a flood. With others, only a socket the app accepts is ours to refuse.
@@ -249,11 +261,28 @@ export function attachWebSocket(
   });
 }
 
+/** Options for {@linkcode attachWebSocket}. */
+export interface AttachWebSocketOptions {
+  /** Most open WebSocket connections (default 65,536); past it an upgrade gets 503. */
+  maxConnections?: number;
+  /**
+   * The base the requests' URLs are resolved against (`@hono/node-ws`'s
+   * `baseUrl`); by default `http://` or `https://` and the `Host` header.
+   */
+  baseUrl?: string | URL;
+  /** Called with each connection as it opens, before the route's `onOpen`. */
+  onConnection?: (connection: WebSocketConnection, request: IncomingMessage) => void;
+  /** While it answers `true`, an accepted upgrade gets 503 (a closed `wss`). */
+  refuses?: () => boolean;
+}
+
 interface UpgradeContext {
   server: NodeServer;
   fetch: FetchHandler;
   maxConnections: number;
   adapter: RuntimeAdapter;
+  baseUrl: string | undefined;
+  refuses: (() => boolean) | undefined;
 }
 
 const PENDING = Symbol("edgesocket.pending");
@@ -295,7 +324,7 @@ async function handleUpgrade(
   socket.on("error", ignoreSocketError);
   const env = new UpgradeEnv(req, context.adapter);
   const response = await context.fetch(
-    toUpgradeRequest(req),
+    toUpgradeRequest(req, context.baseUrl),
     env as unknown as Record<string | symbol, unknown>,
   );
   const pending = env[PENDING];
@@ -322,6 +351,13 @@ async function handleUpgrade(
   }
   if (openConnectionCount() >= context.maxConnections) {
     await writeResponse(socket, createTooManyResponse());
+    return;
+  }
+  if (context.refuses?.()) {
+    await writeResponse(
+      socket,
+      new Response("WebSocket server closed: no new connections\n", { status: 503 }),
+    );
     return;
   }
   // The head as one string, built as it goes: no array of lines to join.

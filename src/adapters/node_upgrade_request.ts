@@ -10,15 +10,20 @@ import type { TLSSocket } from "node:tls";
  * is iterated or changed.
  *
  * @param req The upgrade request.
+ * @param baseUrl Where its URL is resolved (by default the scheme of its
+ * socket and its `Host` header).
  * @returns The request for the app's fetch.
  */
-export function toUpgradeRequest(req: IncomingMessage): Request {
+export function toUpgradeRequest(req: IncomingMessage, baseUrl?: string): Request {
   const raw = req.rawHeaders;
-  const scheme = (req.socket as TLSSocket).encrypted ? "https" : "http";
-  // The first Host line, as `req.headers.host` has it, without making
-  // `req.headers` (Node builds that object on first use).
-  const host = findRawHeader(raw, "host") ?? "localhost";
-  const url = `${scheme}://${host}${req.url ?? "/"}`;
+  let url: string;
+  if (baseUrl === undefined) {
+    const scheme = (req.socket as TLSSocket).encrypted ? "https" : "http";
+    // The first Host line, as `req.headers.host` has it, without making
+    // `req.headers` (Node builds that object on first use).
+    const host = findRawHeader(raw, "host") ?? "localhost";
+    url = `${scheme}://${host}${req.url ?? "/"}`;
+  } else url = new URL(req.url ?? "/", baseUrl).href;
   // Request and Headers as of now: @hono/node-server swaps in its own
   // Request at serve().
   if (Object.getPrototypeOf(UpgradeRequest.prototype) !== Request.prototype) {

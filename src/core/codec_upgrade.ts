@@ -27,6 +27,19 @@ export interface PendingUpgrade {
   start(transport: ByteTransport): WebSocketConnection;
 }
 
+/** Options for {@linkcode createCodecAdapter}. */
+export interface CodecAdapterOptions {
+  /** Where permessage-deflate's DEFLATE comes from; without one, compression is never negotiated. */
+  deflateEngine?: DeflateEngine;
+  /** Where outgoing frames' bytes come from (a pool, such as Node's `Buffer.allocUnsafe`). */
+  allocate?: (size: number) => Uint8Array;
+  /**
+   * Called with each connection as it opens, before the route's `onOpen`
+   * (a server keeping a set of its clients adds it here).
+   */
+  onStart?: (connection: WebSocketConnection, upgrade: AcceptedUpgrade) => void;
+}
+
 /** Status of the placeholder answer that stands for an accepted upgrade. */
 export const PLACEHOLDER_STATUS = 200;
 
@@ -40,10 +53,8 @@ export const PLACEHOLDER_STATUS = 200;
  *
  * @param name The adapter's name.
  * @param accept Called with each upgrade the app accepted.
- * @param options `deflateEngine`: where permessage-deflate's DEFLATE comes
- * from; without one, compression is never negotiated. `allocate`: where
- * outgoing frames' bytes come from (a pool, such as Node's
- * `Buffer.allocUnsafe`).
+ * @param options The DEFLATE engine, the frames' allocator, and a hook for
+ * each connection as it opens.
  * @returns The adapter to put in the app's env.
  *
  * @example
@@ -56,10 +67,9 @@ export const PLACEHOLDER_STATUS = 200;
 export function createCodecAdapter(
   name: string,
   accept: (pending: PendingUpgrade, upgrade: AcceptedUpgrade) => void,
-  options: { deflateEngine?: DeflateEngine; allocate?: (size: number) => Uint8Array } = {},
+  options: CodecAdapterOptions = {},
 ): RuntimeAdapter {
   const engine = options.deflateEngine;
-  const allocate = options.allocate;
   return {
     name,
     // The decoder closes with 1009 before a message over the limit is whole.
@@ -72,15 +82,7 @@ export function createCodecAdapter(
         protocol: upgrade.protocol || undefined,
         extensions: agreement ? formatExtensions([agreement.response]) : undefined,
       });
-      accept(
-        new CodecUpgrade(
-          headers,
-          upgrade,
-          agreement && engine ? [agreement, engine] : null,
-          allocate,
-        ),
-        upgrade,
-      );
+      accept(new CodecUpgrade(headers, upgrade, engine ? agreement : null, options), upgrade);
       return new Response(null, { status: PLACEHOLDER_STATUS });
     },
   };
@@ -91,36 +93,36 @@ export function createCodecAdapter(
 class CodecUpgrade implements PendingUpgrade {
   readonly headers: Record<string, string>;
   #upgrade: AcceptedUpgrade;
-  #deflate: [PerMessageDeflateAgreement, DeflateEngine] | null;
-  #allocate: ((size: number) => Uint8Array) | undefined;
+  #agreement: PerMessageDeflateAgreement | null;
+  #options: CodecAdapterOptions;
 
   constructor(
     headers: Record<string, string>,
     upgrade: AcceptedUpgrade,
-    deflate: [PerMessageDeflateAgreement, DeflateEngine] | null,
-    allocate: ((size: number) => Uint8Array) | undefined,
+    agreement: PerMessageDeflateAgreement | null,
+    options: CodecAdapterOptions,
   ) {
     this.headers = headers;
     this.#upgrade = upgrade;
-    this.#deflate = deflate;
-    this.#allocate = allocate;
+    this.#agreement = agreement;
+    this.#options = options;
   }
 
   start(transport: ByteTransport): WebSocketConnection {
-    return startConnection(this.#upgrade, transport, this.#deflate, this.#allocate);
+    return startConnection(this.#upgrade, transport, this.#agreement, this.#options);
   }
 }
 
 function startConnection(
   upgrade: AcceptedUpgrade,
   transport: ByteTransport,
-  deflate: [PerMessageDeflateAgreement, DeflateEngine] | null,
-  allocate: ((size: number) => Uint8Array) | undefined,
+  agreement: PerMessageDeflateAgreement | null,
+  options: CodecAdapterOptions,
 ): WebSocketConnection {
   const { limits, session } = upgrade;
   const connection = new WebSocketConnection(transport, {
     protocol: upgrade.protocol,
-    ...(deflate && createDeflateOptions(upgrade, deflate[0], deflate[1])),
+    ...(agreement && createDeflateOptions(upgrade, agreement, options.deflateEngine!)),
     url: internUrl(upgrade.request.url),
     maxMessageSize: limits.maxMessageSize,
     maxFragments: limits.maxFragments,
@@ -129,11 +131,14 @@ function startConnection(
     // The session itself, not three closures: a few hundred bytes less per
     // idle connection.
     handler: session,
-    allocate,
+    allocate: options.allocate,
   });
   // The session converts binary once, to the handler's binaryType.
   connection.binaryType = "uint8array";
   connection.open();
+  // Before the session opens: what onStart records (a server's clients),
+  // onOpen already finds.
+  options.onStart?.(connection, upgrade);
   // The connection is its own driver: a wrapper would cost each idle
   // connection 32 bytes.
   session.open(connection);

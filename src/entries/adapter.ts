@@ -62,6 +62,7 @@ export {
   type WebSocketListener,
 } from "../core/web_socket_connection.ts";
 export {
+  type CodecAdapterOptions,
   createCodecAdapter,
   type PendingUpgrade,
   PLACEHOLDER_STATUS,

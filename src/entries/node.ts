@@ -26,6 +26,7 @@ export {
   type NodeWebSocketHelper,
   type NodeWebSocketHelperOptions,
 } from "../hono/create_node_web_socket.ts";
+export { NodeWebSocketClients } from "../hono/node_web_socket_clients.ts";
 export type { WebSocketConnection } from "../core/web_socket_connection.ts";
 
 /**

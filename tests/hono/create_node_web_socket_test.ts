@@ -1,7 +1,18 @@
 /** `createNodeWebSocket({ app })`, `@hono/node-ws`'s shape, on real Node 20 with the `ws` client. */
 import assert from "node:assert/strict";
 import { startNode } from "../_util/server_process.ts";
+import { rawRequest, upgradeRequest } from "../_util/tcp_client.ts";
 import { openWs } from "../parity/_ws_client.ts";
+
+interface State {
+  clients: number;
+  connections: string[];
+  reported: string[];
+}
+
+async function state(port: number): Promise<State> {
+  return await (await fetch(`http://127.0.0.1:${port}/state`)).json();
+}
 
 Deno.test("createNodeWebSocket() upgrades through @hono/node-server's serve() on Node 20", async () => {
   const server = await startNode("tests/fixtures/node_ws_helper_app.ts");
@@ -15,6 +26,67 @@ Deno.test("createNodeWebSocket() upgrades through @hono/node-server's serve() on
     // The same server still answers plain HTTP through Hono.
     const page = await fetch(`http://127.0.0.1:${server.port}/`);
     assert.equal(await page.text(), "page");
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("createNodeWebSocket(): wss.clients, wss.on('connection'), baseUrl and the onError option, as @hono/node-ws has them", async () => {
+  const server = await startNode("tests/fixtures/node_ws_helper_app.ts");
+  try {
+    const { port } = server;
+    // In onOpen the new socket is already one of wss.clients, as with ws.
+    const a = await openWs(port, "/chat");
+    assert.equal((await a.next()).data, "clients 1 self true");
+    const b = await openWs(port, "/chat");
+    assert.equal((await b.next()).data, "clients 2 self true");
+    // The broadcast loop over wss.clients reaches both.
+    a.ws.send("to all");
+    assert.equal((await a.next()).data, "to all");
+    assert.equal((await b.next()).data, "to all");
+    // A closed socket leaves the set.
+    a.ws.close(1000);
+    await a.closed;
+    b.ws.send("after");
+    assert.equal((await b.next()).data, "after");
+    assert.equal((await state(port)).clients, 1);
+    // `connection` fired for each, with Node's IncomingMessage.
+    assert.deepEqual((await state(port)).connections, ["/chat", "/chat"]);
+
+    // baseUrl: the request's URL is resolved against it, not the Host header.
+    const u = await openWs(port, "/url");
+    assert.equal((await u.next()).data, "http://example.test/url");
+    u.ws.close(1000);
+    await u.closed;
+
+    // A handler's error goes to the route's onError option, not the log;
+    // the socket goes on.
+    const t = await openWs(port, "/throws");
+    t.ws.send("throw");
+    t.ws.send("still open");
+    assert.equal((await t.next()).data, "still open");
+    assert.deepEqual((await state(port)).reported, ["Error: boom"]);
+    assert.doesNotMatch(server.output(), /boom/);
+    t.ws.close(1000);
+    await t.closed;
+
+    // wss.close(): new upgrades get 503, the open socket stays, and `close`
+    // comes once the last one has closed.
+    const closing = fetch(`http://127.0.0.1:${port}/close`).then((r) => r.text());
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const refused = await rawRequest(port, upgradeRequest("/chat"));
+    refused.conn.close();
+    assert.equal(refused.status, 503);
+    b.ws.send("still here");
+    assert.equal((await b.next()).data, "still here");
+    b.ws.close(1000);
+    await b.closed;
+    assert.equal(await closing, "closed");
+    // Closing again reports that it is not running, as ws does.
+    assert.equal(
+      await (await fetch(`http://127.0.0.1:${port}/close`)).text(),
+      "The server is not running",
+    );
   } finally {
     await server.stop();
   }
