@@ -46,6 +46,12 @@ export interface UpgradeWebSocketOptions<D = unknown, C = Context> {
    * Hono's helper, `ws` and Bun do.
    */
   protocols?: ProtocolSelector;
+  /**
+   * One subprotocol to answer when the client offers it: Deno's and
+   * `hono/deno`'s option, kept so that code written for them moves over
+   * (the same as `protocols: [protocol]`; `protocols` wins when both are given).
+   */
+  protocol?: string;
   /** Allowed `Origin` values, or a predicate; any other origin gets 403. */
   origins?: readonly string[] | ((origin: string) => boolean);
   /** Per-connection data (`ws.data`), computed from the request before the upgrade. */
@@ -199,6 +205,8 @@ interface RouteUpgrade<D, C> {
   };
   compression: PerMessageDeflateOptions | undefined;
   resume: ResumeRoute | undefined;
+  /** The route's subprotocol choice (none: the client's first offer). */
+  protocols: ProtocolSelector | undefined;
 }
 
 function prepareRoute<D, C>(options: UpgradeMiddlewareOptions<D, C>): RouteUpgrade<D, C> {
@@ -210,6 +218,8 @@ function prepareRoute<D, C>(options: UpgradeMiddlewareOptions<D, C>): RouteUpgra
     compression,
     // Bad resume bounds throw here too.
     resume: options.resume ? createResumeRoute(options) : undefined,
+    protocols: options.protocols ??
+      (options.protocol === undefined ? undefined : [options.protocol]),
     limits: {
       maxMessageSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
       maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
@@ -304,7 +314,7 @@ function openSession<D, C extends UpgradeRequestContext>(
   // No preference list: the first offer, as Hono's helper, ws and Bun answer
   // (a token or "graphql-transport-ws" passed that way keeps working).
   const protocol =
-    (options.protocols === undefined ? offered[0] : selectProtocol(offered, options.protocols)) ??
+    (route.protocols === undefined ? offered[0] : selectProtocol(offered, route.protocols)) ??
       "";
   const ctx = new WebSocketContext<D>({ protocol, url: internUrl(request.url), data });
   // Where the adapter does not enforce the limit itself, the session does.

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { HandshakeError } from "../../src/codec/mod.ts";
+import { Hono } from "hono";
+import { upgradeWebSocket } from "../../mod.ts";
 import { connect } from "../../src/testing/mod.ts";
 import { createTestApp } from "../fixtures/app.ts";
 
@@ -96,4 +98,26 @@ Deno.test("discardUnread() drops what nobody waits for; nextMessage() still gets
   assert.equal(await next, "awaited");
   ws.close(1000);
   await ws.closed;
+});
+
+Deno.test("a route's `protocol` (Deno's and hono/deno's option) answers that one when offered, and none otherwise", async () => {
+  const route = new Hono().get(
+    "/graphql",
+    upgradeWebSocket(() => ({ onOpen: (_e, ws) => ws.send(ws.protocol) }), {
+      protocol: "graphql-ws",
+    }),
+  );
+  // Not the first offer: the one the route names.
+  const chosen = await connect(route, "/graphql", {
+    protocols: ["graphql-transport-ws", "graphql-ws"],
+  });
+  assert.equal(chosen.protocol, "graphql-ws");
+  assert.equal(await chosen.nextMessage(), "graphql-ws");
+  chosen.close(1000);
+  await chosen.closed;
+  // Never one the client did not offer.
+  const other = await connect(route, "/graphql", { protocols: ["graphql-transport-ws"] });
+  assert.equal(other.protocol, "");
+  other.close(1000);
+  await other.closed;
 });
