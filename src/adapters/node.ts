@@ -241,7 +241,8 @@ export function attachWebSocket(
     fetch,
     maxConnections,
     adapter,
-    baseUrl: options.baseUrl === undefined ? undefined : String(options.baseUrl),
+    // Parsed here: a bad one throws when attached, not on every upgrade.
+    baseUrl: options.baseUrl === undefined ? undefined : new URL(options.baseUrl).href,
     refuses: options.refuses,
   };
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
