@@ -339,14 +339,19 @@ export class WebSocketConnection implements ProtocolHandler, SocketDriver {
    *
    * @param data The message.
    * @param compress `false` leaves it uncompressed where permessage-deflate
-   * was agreed.
+   * was agreed. `ws`'s options object is taken too, for loops written for
+   * `ws` (a server's `clients`): `{ compress, binary }`, where `binary`
+   * sends a string as binary or bytes as text.
    * @throws {DOMException} `InvalidStateError` before the connection opens.
    */
-  send(data: SendData, compress?: boolean): void {
+  send(data: SendData, compress?: boolean | { compress?: boolean; binary?: boolean }): void {
     if (this.#readyState === 0) {
       throw new DOMException("WebSocket is not open yet", "InvalidStateError");
     }
     if (this.#readyState !== 1) return;
+    if (typeof compress === "object" && compress !== null) {
+      return this.sendAs(data, compress.binary, compress.compress);
+    }
     if (typeof data === "string") this.#protocol.sendText(data, compress);
     else if (data instanceof Blob) {
       data.arrayBuffer().then((b) => this.#protocol.sendBinary(new Uint8Array(b), compress));
@@ -470,6 +475,19 @@ export class WebSocketConnection implements ProtocolHandler, SocketDriver {
     const event = createMessageEvent(data as ArrayBuffer);
     if (onmessage) this.callListener(onmessage, event);
     if (list) { for (const listener of list) this.callListener(listener, event); }
+  }
+
+  /** `ws`'s send options: the frame's type as `binary` says, else as the data's. */
+  private sendAs(data: SendData, binary: boolean | undefined, compress: boolean | undefined): void {
+    if (binary === undefined || data instanceof Blob) return this.send(data, compress);
+    if (binary) {
+      const bytes = typeof data === "string" ? new TextEncoder().encode(data) : toBytes(data);
+      return this.#protocol.sendBinary(bytes, compress);
+    }
+    this.#protocol.sendText(
+      typeof data === "string" ? data : new TextDecoder().decode(toBytes(data)),
+      compress,
+    );
   }
 
   /** @internal ProtocolHandler. */

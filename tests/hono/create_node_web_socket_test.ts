@@ -44,6 +44,12 @@ Deno.test("createNodeWebSocket(): wss.clients, wss.on('connection'), baseUrl and
     a.ws.send("to all");
     assert.equal((await a.next()).data, "to all");
     assert.equal((await b.next()).data, "to all");
+    // ws's `{ binary }` option: the same text as a binary frame.
+    a.ws.send("as binary");
+    const framed = await a.next();
+    assert.equal(framed.isBinary, true);
+    assert.equal(new TextDecoder().decode(framed.data as Uint8Array), "as binary");
+    assert.equal((await b.next()).isBinary, true);
     // A closed socket leaves the set.
     a.ws.close(1000);
     await a.closed;
