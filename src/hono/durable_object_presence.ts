@@ -1,6 +1,7 @@
 /**
  * Presence inside one Durable Object: who is in a topic among the object's
- * hibernatable sockets, kept in their attachments, and join / leave events
+ * hibernatable sockets and resumable sessions, kept in the sockets'
+ * attachments (and a waiting session's record), and join / leave events
  * within the object. `DurableObjectWebSockets.presence` is this.
  *
  * @module
@@ -16,8 +17,10 @@ const encoder = new TextEncoder();
  * and join / leave events within the object. Members are kept in their
  * sockets' attachments, so they outlive hibernation; the listeners are in
  * memory, so give them in the object's constructor, which runs again on
- * every wake-up. A member is one socket in one topic; the membership ends on
- * `leave()`, `ws.unsubscribe(topic)` or close. Every event is `local: true`:
+ * every wake-up. A member is one socket in one topic, or on a resumable
+ * route one session (through its drops and resumes: a waiting session is
+ * still listed); the membership ends on `leave()`, `ws.unsubscribe(topic)`,
+ * or the socket's close (the session's end). Every event is `local: true`:
  * the object is the only process.
  *
  * @example
@@ -92,16 +95,20 @@ export interface MemberContext {
 /** {@linkcode DurableObjectPresence} over an object's contexts. */
 export class ObjectPresence<C extends MemberContext> implements DurableObjectPresence {
   readonly #contexts: (topic: string) => C[];
+  readonly #waiting: (topic: string) => Membership[];
   readonly #isOurs: (ws: unknown) => ws is C;
   readonly #maxMetaBytes: number;
   readonly #watchers = new Map<string, Set<(event: PresenceEvent) => void>>();
 
   constructor(options: {
     contexts: (topic: string) => C[];
+    /** Memberships of resumable sessions that wait for their client, without a socket. */
+    waiting?: (topic: string) => Membership[];
     isOurs: (ws: unknown) => ws is C;
     maxMetaBytes: number;
   }) {
     this.#contexts = options.contexts;
+    this.#waiting = options.waiting ?? (() => []);
     this.#isOurs = options.isOurs;
     this.#maxMetaBytes = options.maxMetaBytes;
   }
@@ -144,10 +151,17 @@ export class ObjectPresence<C extends MemberContext> implements DurableObjectPre
 
   list(topic: string): PresenceMember[] {
     const found: Membership[] = [];
-    for (const ws of this.#contexts(topic)) {
-      const membership = ws.memberships.get(topic);
-      if (membership) found.push(membership);
-    }
+    // By member id: a session taken over by a new socket is on both for a
+    // moment, and one being resumed is on a socket and in storage.
+    const seen = new Set<string>();
+    const add = (membership: Membership | undefined) => {
+      if (membership && !seen.has(membership[0])) {
+        seen.add(membership[0]);
+        found.push(membership);
+      }
+    };
+    for (const ws of this.#contexts(topic)) add(ws.memberships.get(topic));
+    for (const membership of this.#waiting(topic)) add(membership);
     // Workers' clock stands still within an event: ties go by id.
     found.sort((a, b) => a[2] - b[2] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     return found.map(([id, meta]) => ({ id, meta }));

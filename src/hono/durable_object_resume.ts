@@ -40,6 +40,7 @@ import {
 } from "../core/web_socket_events.ts";
 import type { WebSocketEvents } from "../core/web_socket_session.ts";
 import type { DurableObjectHistoryStore } from "./durable_object_history_store.ts";
+import type { Membership } from "./durable_object_presence.ts";
 import {
   type HibernatableSocket,
   Phase,
@@ -68,6 +69,8 @@ import { publishResumable } from "./publish_resumable.ts";
  *   contextOf: (socket) => contexts.get(socket),
  *   register: (socket, ws) => void contexts.set(socket, ws),
  *   publish: (topic, data, options) => sockets.publish(topic, data, options),
+ *   leftTopic: (ws, topic) => presence.leave(ws, topic),
+ *   ended: (ws) => presence.closed(ws),
  * };
  * ```
  */
@@ -84,6 +87,10 @@ export interface ResumeOwner<D> {
   register(socket: WebSocket, ws: ResumableObjectContext<D>): void;
   /** The object's `publish()`. */
   publish(topic: string, data: SendData, options: { except?: unknown }): number;
+  /** A session left a topic it was a presence member of (it unsubscribed). */
+  leftTopic(ws: ResumableObjectContext<D>, topic: string): void;
+  /** A session ended: its presence memberships end. */
+  ended(ws: ResumableObjectContext<D>): void;
 }
 
 declare const WebSocketPair: {
@@ -151,6 +158,29 @@ export class ObjectResume<D> implements ResumeTopics<D> {
   /** Makes the context of a socket from its attachment. */
   context(socket: HibernatableSocket, attachment: ResumeAttachment): ResumableObjectContext<D> {
     return new ResumableObjectContext<D>(this, socket, attachment);
+  }
+
+  /**
+   * The presence memberships in `topic` of sessions that wait for their
+   * client: members until the session ends.
+   *
+   * @param topic The topic.
+   * @returns The memberships.
+   */
+  waitingMembers(topic: string): Membership[] {
+    const found: Membership[] = [];
+    let waiting: ResumeRecord[];
+    try {
+      waiting = this.#sessions.waiting() as ResumeRecord[];
+    } catch (error) {
+      console.error("Session store failed:", error);
+      return found;
+    }
+    for (const record of waiting) {
+      const membership = record.y?.[topic];
+      if (membership) found.push(membership);
+    }
+    return found;
   }
 
   // ---- the upgrade -------------------------------------------------------------
@@ -307,6 +337,10 @@ export class ObjectResume<D> implements ResumeTopics<D> {
     state.f = {};
     delete state.n;
     ws.data = record.data as D;
+    // Its presence goes on: still a member, no join.
+    for (const [topic, membership] of Object.entries(record.y ?? {})) {
+      ws.memberships.set(topic, membership);
+    }
     ws.hello = { ...hello.p };
     ws.outbox = [];
     ws.welcomeTopics = {};
@@ -428,6 +462,8 @@ export class ObjectResume<D> implements ResumeTopics<D> {
   /** Unsubscribes a resume socket's session from a topic. */
   unsubscribe(ws: ResumableObjectContext<D>, topic: string): void {
     if (!ws.topicSet.delete(topic)) return;
+    // Unsubscribing ends a presence membership, as on plain sockets.
+    if (ws.memberships.has(topic)) this.owner.leftTopic(ws, topic);
     if (ws.state.f && topic in ws.state.f) {
       delete ws.state.f[topic];
       delete ws.welcomeTopics[topic];
@@ -528,7 +564,7 @@ export class ObjectResume<D> implements ResumeTopics<D> {
         u: new URL(record.path, "http://session.invalid/").href,
         p: RESUME_PROTOCOL,
         m: 0,
-        z: { o: record.owner, h: "", s: Phase.Ending, k: "", i: record.id, f },
+        z: { o: record.owner, h: "", s: Phase.Ending, k: "", i: record.id, f, y: record.y },
       });
       ws.closed = true;
       void this.#end(ws, record.c ?? 1006, "", false);
@@ -541,6 +577,8 @@ export class ObjectResume<D> implements ResumeTopics<D> {
     reason: string,
     wasClean: boolean,
   ): Promise<void> {
+    // Before onClose: a session whose onClose runs is no longer a member.
+    this.owner.ended(ws);
     const onClose = this.owner.events.onClose;
     if (!onClose) return;
     try {

@@ -35,6 +35,8 @@ export interface ResumeState {
   f?: Record<string, [string, number]>;
   /** Topics the route gives a new session before `onOpen`. */
   n?: string[];
+  /** Presence: the session's memberships, topic → [member id, metadata, joined at (ms)]. */
+  y?: Record<string, Membership>;
 }
 
 /** @internal A resume socket's whole attachment. */
@@ -77,8 +79,11 @@ export const Phase = {
   Replaced: 4,
 } as const;
 
-/** @internal A session's record as the resume side keeps it: with the last drop's close code. */
-export type ResumeRecord = ResumeSessionRecord & { c?: number };
+/**
+ * @internal A session's record as the resume side keeps it: with the last
+ * drop's close code and the session's presence.
+ */
+export type ResumeRecord = ResumeSessionRecord & { c?: number; y?: Record<string, Membership> };
 
 /**
  * @internal The handlers' `ws` for a resume socket of a Durable Object, or
@@ -86,8 +91,12 @@ export type ResumeRecord = ResumeSessionRecord & { c?: number };
  * from the attachment after hibernation.
  */
 export class ResumableObjectContext<D> extends WebSocketContext<D, WebSocket> {
-  /** Presence is for the object's plain sockets: never any here. */
-  readonly memberships: Map<string, Membership> = new Map();
+  /**
+   * Presence: the session's memberships, saved with the attachment while
+   * connected and with the session's record while it waits, so that a
+   * membership lasts as long as the session (not each socket).
+   */
+  readonly memberships: Map<string, Membership>;
   /** Set once the socket closed. */
   closed = false;
   /** The limit on incoming messages (0: none). */
@@ -121,6 +130,7 @@ export class ResumableObjectContext<D> extends WebSocketContext<D, WebSocket> {
     this.state = attachment.z;
     this.maxMessageSize = attachment.m;
     this.#topics = new Set(attachment.t);
+    this.memberships = new Map(Object.entries(attachment.z.y ?? {}));
     this.attach(new ResumeDriver(this));
   }
 
@@ -180,12 +190,15 @@ export class ResumableObjectContext<D> extends WebSocketContext<D, WebSocket> {
       topics,
       plainTopics: [...this.#topics].filter((t) => !(t in topics)),
       holder: this.state.h,
+      ...(this.memberships.size > 0 ? { y: Object.fromEntries(this.memberships) } : {}),
     };
   }
 
   /** @internal Writes the attachment. */
   save(): void {
     if (!this.socket || this.socket.readyState > 1) return;
+    if (this.memberships.size > 0) this.state.y = Object.fromEntries(this.memberships);
+    else delete this.state.y;
     const attachment: ResumeAttachment = {
       d: this.data,
       t: [...this.#topics],

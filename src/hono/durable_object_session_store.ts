@@ -240,6 +240,31 @@ export class DurableObjectSessionStore implements SessionStore {
   }
 
   /**
+   * The records of sessions that wait for their client (dropped, and
+   * `expires` not passed yet): what a waiting session keeps, such as its
+   * presence, is still the object's to list.
+   *
+   * @returns The records.
+   */
+  waiting(): ResumeSessionRecord[] {
+    return this.#run(() => {
+      const now = this.#now();
+      const found: ResumeSessionRecord[] = [];
+      for (const row of this.#rows(`SELECT record FROM ${this.#table} WHERE until > ?`, now)) {
+        let record: ResumeSessionRecord | undefined;
+        try {
+          record = JSON.parse(String(row.record));
+        } catch { /* not a record */ }
+        // Connected sessions' records have no `expires`.
+        if (record && typeof record.id === "string" && typeof record.expires === "number") {
+          found.push(record);
+        }
+      }
+      return found;
+    });
+  }
+
+  /**
    * Forgets a session.
    *
    * @param key The SHA-256 of its token, hex.

@@ -36,7 +36,7 @@ import type { WebSocketEvents } from "../core/web_socket_session.ts";
 import { createUpgradeMiddleware, type UpgradeWebSocketOptions } from "./upgrade_web_socket.ts";
 import { offersResume } from "../core/offers_resume.ts";
 import { ObjectResume } from "./durable_object_resume.ts";
-import type { ResumableObjectContext, ResumeAttachment } from "./durable_object_resume_context.ts";
+import { ResumableObjectContext, type ResumeAttachment } from "./durable_object_resume_context.ts";
 import type {
   DurableObjectResumeOptions,
   DurableObjectRouteResume,
@@ -129,6 +129,9 @@ declare const WebSocketRequestResponsePair: {
 
 const MAX_TAGS = 10;
 
+// The contexts presence keeps members in: plain sockets' and resumable sessions'.
+type PresenceContext = HibernatableContext<unknown> | ResumableObjectContext<unknown>;
+
 /**
  * The handlers' `ws` for one hibernatable socket. Its topics live in the
  * attachment, not in the process-wide `PubSub`: the object's memory does not
@@ -137,7 +140,7 @@ const MAX_TAGS = 10;
  */
 class HibernatableContext<D> extends WebSocketContext<D, WebSocket> {
   readonly #owner: DurableObjectWebSockets<D>;
-  readonly #presence: ObjectPresence<HibernatableContext<unknown>>;
+  readonly #presence: ObjectPresence<PresenceContext>;
   readonly #socket: HibernatableWebSocket;
   readonly #topics: Set<string>;
   /** @internal This socket's memberships, as in the attachment. */
@@ -149,7 +152,7 @@ class HibernatableContext<D> extends WebSocketContext<D, WebSocket> {
 
   constructor(
     owner: DurableObjectWebSockets<D>,
-    presence: ObjectPresence<HibernatableContext<unknown>>,
+    presence: ObjectPresence<PresenceContext>,
     socket: HibernatableWebSocket,
     attachment: Attachment,
   ) {
@@ -258,7 +261,10 @@ function storeAttachment(socket: HibernatableWebSocket, attachment: Attachment):
  * numbered in its history. A dropped session waits `retention` ms in
  * storage with no timer (which would keep the object awake): its `onClose`
  * runs when the object next handles a hello or a drop, in whichever
- * instance, since the record says it expired. Presence is for plain sockets.
+ * instance, since the record says it expired. Presence counts a resumable
+ * session as one member from its join to its end, through its drops and
+ * resumes: a waiting session is still listed, and leaves when its `onClose`
+ * runs (or unsubscribes, or `presence.leave()`).
  *
  * The object forwards its `webSocketMessage`, `webSocketClose` and
  * `webSocketError` methods here.
@@ -298,7 +304,7 @@ export class DurableObjectWebSockets<D = unknown> {
   readonly #events: WebSocketEvents<D, WebSocket>;
   // This instance's contexts; after hibernation rebuilt from attachments.
   readonly #contexts = new WeakMap<WebSocket, HibernatableContext<D> | ResumableObjectContext<D>>();
-  readonly #presence: ObjectPresence<HibernatableContext<unknown>>;
+  readonly #presence: ObjectPresence<PresenceContext>;
   readonly #resume: ObjectResume<D> | undefined;
 
   /**
@@ -317,10 +323,12 @@ export class DurableObjectWebSockets<D = unknown> {
   ) {
     this.#state = state;
     this.#events = events;
-    this.#presence = new ObjectPresence({
-      contexts: (topic) => this.getContexts(topic) as HibernatableContext<unknown>[],
-      isOurs: (ws): ws is HibernatableContext<unknown> =>
-        ws instanceof HibernatableContext && this.#contexts.get(ws.raw as WebSocket) === ws,
+    this.#presence = new ObjectPresence<PresenceContext>({
+      contexts: (topic) => this.getContexts(topic) as PresenceContext[],
+      waiting: (topic) => this.#resume?.waitingMembers(topic) ?? [],
+      isOurs: (ws): ws is PresenceContext =>
+        (ws instanceof HibernatableContext || ws instanceof ResumableObjectContext) &&
+        this.#contexts.get(ws.raw as WebSocket) === ws,
       maxMetaBytes: options.maxPresenceMetaBytes ?? 1024,
     });
     let auto = options.autoResponse;
@@ -336,6 +344,9 @@ export class DurableObjectWebSockets<D = unknown> {
         register: (socket, ws) => void this.#contexts.set(socket, ws),
         publish: (topic, data, options) =>
           this.publish(topic, data, options as { except?: WebSocketContext<D, WebSocket> }),
+        leftTopic: (ws, topic) =>
+          this.#presence.leave(ws as WebSocketContext<unknown, WebSocket>, topic),
+        ended: (ws) => this.#presence.closed(ws as PresenceContext),
       }, options.resume);
     }
     if (auto) {

@@ -335,6 +335,64 @@ test("Resume over hibernatable sockets: protocol errors close 1002 and 1003, no 
   assert.equal((await run("errors")).received, 0, "nothing reached onMessage");
 });
 
+test("Resume over hibernatable sockets: presence counts a session once, through hibernation, a drop and its resume, until it ends", async () => {
+  const room = "present";
+  const presence = async () =>
+    await (await fetch(`http://127.0.0.1:${fixture.port}/hpresence/${room}`)).json() as {
+      members: string[];
+      sockets: number;
+      events: string[];
+      instance: number;
+    };
+  const proxy = plainProxy();
+  const ada = connect(`ws://127.0.0.1:${proxy.port}/h/${room}?user=ada`);
+  const lin = connect(`ws://127.0.0.1:${fixture.port}/h/${room}?user=lin`);
+  try {
+    await ada.opened;
+    await lin.opened;
+    // One after the other: the order of events is then known (members
+    // are listed by join time, and Workers' clock may not move between two).
+    ada.socket.send("!join:presence:ada");
+    await until("ada joined", async () => (await presence()).members.length === 1);
+    lin.socket.send("!join:presence:lin");
+    await until("lin joined", async () => (await presence()).members.length === 2);
+    const names = async () => (await presence()).members.sort();
+    const before = await presence();
+    assert.deepEqual(before.members.sort(), ["ada", "lin"]);
+    // Hibernation: the memberships come back from the attachments.
+    await sleep(13_000);
+    const woken = await presence();
+    assert.ok(woken.instance > before.instance, `not evicted (instance ${woken.instance})`);
+    assert.deepEqual(woken.members.sort(), ["ada", "lin"]);
+    // ada's network goes: her session waits, and is still a member.
+    proxy.refuse(true);
+    proxy.cutAll();
+    await until("ada's socket gone", async () => (await presence()).sockets === 1);
+    assert.deepEqual(await names(), ["ada", "lin"]);
+    // Back on the same session: no second join.
+    const resumed = ada.nextResume();
+    proxy.refuse(false);
+    assert.equal((await resumed).session, true);
+    await until("ada's socket back", async () => (await presence()).sockets === 2);
+    assert.deepEqual(await names(), ["ada", "lin"]);
+    // Unsubscribing ends lin's membership; ada's session ends with her close.
+    lin.socket.send("!unsub:presence");
+    await until("lin left", async () => (await presence()).members.length === 1);
+    await ada.close();
+    await until("ada left", async () => (await presence()).members.length === 0);
+    assert.deepEqual((await presence()).events, [
+      "join ada",
+      "join lin",
+      "leave lin",
+      "leave ada",
+    ]);
+  } finally {
+    await ada.close();
+    await lin.close();
+    await proxy.close();
+  }
+});
+
 test("Resume over hibernatable sockets: wrangler dev stops", async () => {
   await fixture?.stop();
 });

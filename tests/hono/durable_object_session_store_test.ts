@@ -120,3 +120,17 @@ Deno.test("DurableObjectSessionStore.takeExpired() hands over each expired waiti
   assert.equal(store.get("later")?.id, "later");
   assert.equal(store.size, 2, "the connected record is the sweep's, not handed over");
 });
+
+Deno.test("DurableObjectSessionStore.waiting() lists the sessions that wait for their client, never a connected or expired one", () => {
+  let now = 1000;
+  const store = new DurableObjectSessionStore(openSqliteStorage(), { now: () => now });
+  store.set("connected", record("c"));
+  store.set("waiting", record("w", 5000));
+  store.set("soon", record("s", 2000));
+  assert.deepEqual(store.waiting().map((r) => r.id).sort(), ["s", "w"]);
+  now = 3000;
+  assert.deepEqual(store.waiting().map((r) => r.id), ["w"]);
+  // Resumed: its record is written without `expires` again.
+  store.set("waiting", record("w"));
+  assert.deepEqual(store.waiting(), []);
+});
