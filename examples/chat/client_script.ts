@@ -9,7 +9,7 @@
  * resumes its session, gets what it missed once and in order, and what was
  * typed meanwhile is sent once. When history could not cover the gap (the
  * room's topic was not recovered, the session was lost, or the server does
- * not resume at all, as a Durable Object that hibernates may not), the page
+ * not resume at all), the page
  * says so and reloads the room's state: a new welcome, by itself for a new
  * session, or asked for with `{"type":"sync"}`. `#status` shows the state
  * in its text and in `data-state` (`connecting`, `live`, `reconnecting`,

@@ -6,15 +6,25 @@
  * (examples/chat/socket_presence.ts),
  * and the history is in the object's SQLite storage
  * (examples/chat/room_history.ts), so a wake-up finds the room as it was.
+ *
+ * The page's client (`ResumableWebSocket`) gets a resumable session, as on
+ * the other runtimes: after a drop it comes back to the same session, gets
+ * the room's messages it missed once and in order (the room's topic has a
+ * history in the object's storage), and what it sent meanwhile reaches the
+ * room once; a session is one member of the room through its drops. A
+ * plain client gets a plain socket.
  */
 import type { MiddlewareHandler } from "hono";
 import {
+  DurableObjectHistoryStore,
+  DurableObjectSessionStore,
+  type DurableObjectSqlStorage,
   DurableObjectWebSockets,
   type DurableObjectWebSocketState,
   type WebSocketContext,
 } from "../../src/entries/cloudflare.ts";
 import type { ChatEnv } from "../app.ts";
-import { createChatMessage, parseClientMessage, type ServerEvent } from "./protocol.ts";
+import { createChatMessage, parseClientFrame, type ServerEvent } from "./protocol.ts";
 import { RateLimiter, type RateLimiterOptions } from "./rate_limiter.ts";
 import { RoomHistory, type SqlStorage } from "./room_history.ts";
 import { SocketPresence } from "./socket_presence.ts";
@@ -32,7 +42,7 @@ export interface HibernatingChatConnection {
 /** The part of a Durable Object's `ctx` the chat uses. */
 export interface ChatObjectState extends DurableObjectWebSocketState {
   /** The object's storage; a room's object is SQLite-backed (`new_sqlite_classes`). */
-  storage: { sql: SqlStorage };
+  storage: DurableObjectSqlStorage & { sql: SqlStorage };
 }
 
 /** Options for {@linkcode HibernatingChat}. */
@@ -94,8 +104,14 @@ export class HibernatingChat {
       onMessage: (event, ws) => this.#say(ws, event.data),
       onClose: (event, ws) => this.#leave(ws, event.code),
     }, {
-      // A client keep-alive ("ping"), answered while the object sleeps.
-      autoResponse: { request: "ping", response: "pong" },
+      // Resumable sessions for the page, in the object's storage: the room's
+      // topic numbered in a history, the sessions' records. The resume
+      // client's heartbeat is answered while the object sleeps.
+      resume: {
+        history: new DurableObjectHistoryStore(state.storage),
+        sessions: new DurableObjectSessionStore(state.storage),
+        topics: (topic) => topic === TOPIC,
+      },
     });
     this.#presence = new SocketPresence(this.sockets, TOPIC);
   }
@@ -115,6 +131,8 @@ export class HibernatingChat {
       data: (c) => ({ user: c.get("user"), room: c.req.param("room")!, since: Date.now() }),
       topics: () => [TOPIC],
       maxMessageSize: this.#maxMessageSize,
+      // The signed-in user: a token never resumes another user's session.
+      resume: { identify: (c) => c.get("user") },
     }) as MiddlewareHandler<ChatEnv>;
   }
 
@@ -126,20 +144,29 @@ export class HibernatingChat {
     const { user, room } = ws.data;
     this.#presence.join(ws);
     const online = this.#presence.online();
-    const history = this.#history.read();
-    ws.send(JSON.stringify({ type: "welcome", room, you: user, online, history }));
+    this.#welcome(ws, online);
     if (this.#presence.socketsOf(user) === 1) {
       this.#publish({ type: "join", name: user, online }, ws);
     }
     this.#log(`ws open /chat/${room} user=${JSON.stringify(user)} connections=${this.size}`);
   }
 
+  #welcome(ws: Ws, online: string[]): void {
+    const { user, room } = ws.data;
+    const history = this.#history.read();
+    ws.send(JSON.stringify({ type: "welcome", room, you: user, online, history }));
+  }
+
   #say(ws: Ws, data: unknown): void {
     const { user } = ws.data;
     const refuse = (error: string) => ws.send(JSON.stringify({ type: "error", error }));
-    const parsed = parseClientMessage(data);
+    const parsed = parseClientFrame(data);
     if ("error" in parsed) return refuse(parsed.error);
-    if (!this.#limiter.take(user)) return refuse(this.#limit);
+    if (!this.#limiter.take(parsed.type === "sync" ? `\0sync ${user}` : user)) {
+      return refuse(this.#limit);
+    }
+    // What the history could not replay to a resumed session: the room again.
+    if (parsed.type === "sync") return this.#welcome(ws, this.#presence.online());
     const message = createChatMessage(user, parsed.text);
     this.#history.append(message);
     this.#publish(message);

@@ -1,6 +1,7 @@
 /**
  * The demo page in real Chromium behind the fault-injecting proxy, against
- * examples/serve_deno.ts and examples/serve_node.ts: its connection is cut
+ * examples/serve_deno.ts, examples/serve_node.ts and the Workers demo on
+ * workerd (`wrangler dev`; each room a Durable Object): its connection is cut
  * again and again (at random bytes, mid-frame, and at random times) while
  * another user, on a resumable client that goes around the proxy, sends
  * numbered messages. Every message is shown once and in order; the status
@@ -31,12 +32,20 @@ import {
   type ChatServerOptions,
   startChatDeno,
   startChatNode,
+  startChatWorkerd,
   TEST_SECRET,
 } from "./_chat_server.ts";
 
-const TARGETS: Array<{ name: string; start: (o: ChatServerOptions) => Promise<ServerProcess> }> = [
-  { name: "Deno (deno task serve)", start: startChatDeno },
-  { name: "Node 20 (deno task serve:node)", start: startChatNode },
+const TARGETS: Array<{
+  name: string;
+  start: (o: ChatServerOptions) => Promise<ServerProcess>;
+  // Whether the gap cases apply: on Workers the room's history and sessions
+  // are in the object's storage, which a restart keeps.
+  inMemory: boolean;
+}> = [
+  { name: "Deno (deno task serve)", start: startChatDeno, inMemory: true },
+  { name: "Node 20 (deno task serve:node)", start: startChatNode, inMemory: true },
+  { name: "workerd (deno task serve:workers)", start: startChatWorkerd, inMemory: false },
 ];
 
 // Under the chat's rate limit (20 in 10 s) with room to spare.
@@ -180,6 +189,9 @@ for (const target of TARGETS) {
       });
     },
   });
+
+  // On Workers nothing is in memory: the gap cases are the in-memory servers'.
+  if (!target.inMemory) continue;
 
   Deno.test({
     name:
