@@ -26,6 +26,20 @@ Deno.test("createNodeWebSocket() upgrades through @hono/node-server's serve() on
     // The same server still answers plain HTTP through Hono.
     const page = await fetch(`http://127.0.0.1:${server.port}/`);
     assert.equal(await page.text(), "page");
+    // Handlers made asynchronously: the socket opens once they are there.
+    const slow = await openWs(server.port, "/slow");
+    assert.equal((await slow.next()).data, "slow open");
+    slow.ws.send("x");
+    assert.equal((await slow.next()).data, "slow x");
+    slow.ws.close(1000);
+    await slow.closed;
+    // A route without upgradeWebSocket, and no route: the handshake fails
+    // with the app's answer.
+    for (const [path, status] of [["/plain", 200], ["/nowhere", 404]] as const) {
+      const refused = await rawRequest(server.port, upgradeRequest(path));
+      refused.conn.close();
+      assert.equal(refused.status, status, path);
+    }
   } finally {
     await server.stop();
   }
