@@ -46,7 +46,13 @@ export class NodeWebSocketClients extends EventEmitter {
       this.clients.delete(connection);
       if (this.#state === "closing" && this.clients.size === 0) this.#emitClose();
     });
-    this.emit("connection", connection, request);
+    try {
+      this.emit("connection", connection, request);
+    } catch (error) {
+      // A listener's bug: logged, and the socket still opens (with ws it
+      // would be thrown out of the server's upgrade event).
+      console.error(error);
+    }
   }
 
   /**

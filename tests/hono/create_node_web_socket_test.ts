@@ -72,6 +72,12 @@ Deno.test("createNodeWebSocket(): wss.clients, wss.on('connection'), baseUrl and
     assert.equal((await state(port)).clients, 1);
     // `connection` fired for each, with Node's IncomingMessage.
     assert.deepEqual((await state(port)).connections, ["/chat", "/chat"]);
+    // A `connection` listener that throws is logged; the socket opens.
+    const odd = await openWs(port, "/chat?bad-listener");
+    assert.equal((await odd.next()).data, "clients 2 self true");
+    assert.match(server.output(), /listener bug/);
+    odd.ws.close(1000);
+    await odd.closed;
 
     // baseUrl: the request's URL is resolved against it, not the Host header.
     const u = await openWs(port, "/url");
