@@ -231,7 +231,17 @@ function prepareRoute<D, C>(options: UpgradeMiddlewareOptions<D, C>): RouteUpgra
 
 function createResumeRoute<D, C>(options: UpgradeWebSocketOptions<D, C>): ResumeRoute {
   const route = new ResumeRoute(options.resume as ResumeOptions<never>);
-  if (options.onError) route.report = options.onError;
+  const onError = options.onError;
+  if (onError) {
+    route.report = (error) => {
+      try {
+        onError(error);
+      } catch (e) {
+        // The reporter's own bug: the log, not a failure of the session.
+        console.error(e);
+      }
+    };
+  }
   return route;
 }
 
