@@ -374,7 +374,7 @@ export class ReportingWebSocketSession<D = unknown, R = unknown> extends WebSock
    * @param events The route's handlers.
    * @param ctx The context handed to them.
    * @param options `maxMessageSize` to enforce here (0: the runtime does it).
-   * @param report Where the handlers' unheard errors go.
+   * @param report Where the handlers' unheard errors go; it must not throw.
    */
   constructor(
     events: WebSocketEvents<D, R>,
@@ -387,11 +387,6 @@ export class ReportingWebSocketSession<D = unknown, R = unknown> extends WebSock
   }
 
   protected override report(error: unknown): void {
-    try {
-      this.#report(error);
-    } catch (e) {
-      // The reporter's own bug: the log, not a crash of the socket's events.
-      console.error(e);
-    }
+    this.#report(error);
   }
 }

@@ -207,17 +207,21 @@ interface RouteUpgrade<D, C> {
   resume: ResumeRoute | undefined;
   /** The route's subprotocol choice (none: the client's first offer). */
   protocols: ProtocolSelector | undefined;
+  /** Where handlers' unheard errors go, when the route's `onError` option says. */
+  report: ((error: unknown) => void) | undefined;
 }
 
 function prepareRoute<D, C>(options: UpgradeMiddlewareOptions<D, C>): RouteUpgrade<D, C> {
   const compression = options.compression === true ? {} : options.compression || undefined;
   // Bad window bits throw here, at startup, not on the first upgrade.
   if (compression) negotiatePerMessageDeflate([], compression);
+  const report = createReporter(options.onError);
   return {
     options,
     compression,
+    report,
     // Bad resume bounds throw here too.
-    resume: options.resume ? createResumeRoute(options) : undefined,
+    resume: options.resume ? createResumeRoute(options, report) : undefined,
     protocols: options.protocols ??
       (options.protocol === undefined ? undefined : [options.protocol]),
     limits: {
@@ -229,20 +233,28 @@ function prepareRoute<D, C>(options: UpgradeMiddlewareOptions<D, C>): RouteUpgra
   };
 }
 
-function createResumeRoute<D, C>(options: UpgradeWebSocketOptions<D, C>): ResumeRoute {
+function createResumeRoute<D, C>(
+  options: UpgradeWebSocketOptions<D, C>,
+  report: ((error: unknown) => void) | undefined,
+): ResumeRoute {
   const route = new ResumeRoute(options.resume as ResumeOptions<never>);
-  const onError = options.onError;
-  if (onError) {
-    route.report = (error) => {
-      try {
-        onError(error);
-      } catch (e) {
-        // The reporter's own bug: the log, not a failure of the session.
-        console.error(e);
-      }
-    };
-  }
+  if (report) route.report = report;
   return route;
+}
+
+// The route's onError option, made safe once: what it throws is logged,
+// not a failure of the session that reported.
+function createReporter(
+  onError: ((error: unknown) => void) | undefined,
+): ((error: unknown) => void) | undefined {
+  if (!onError) return undefined;
+  return (error) => {
+    try {
+      onError(error);
+    } catch (e) {
+      console.error(e);
+    }
+  };
 }
 
 /** The part of Hono's `Context` an upgrade reads: Hono's satisfies it. */
@@ -318,7 +330,7 @@ function openSession<D, C extends UpgradeRequestContext>(
   events: WebSocketEvents<D>,
   data: D,
 ): Response | Promise<Response> {
-  const { options, limits } = route;
+  const { limits } = route;
   const { adapter, offered } = accepted;
   const request = c.req.raw;
   // No preference list: the first offer, as Hono's helper, ws and Bun answer
@@ -331,8 +343,8 @@ function openSession<D, C extends UpgradeRequestContext>(
   const sessionOptions = {
     maxMessageSize: adapter.enforcesMessageSize ? 0 : limits.maxMessageSize,
   };
-  const session = options.onError
-    ? new ReportingWebSocketSession<D>(events, ctx, sessionOptions, options.onError)
+  const session = route.report
+    ? new ReportingWebSocketSession<D>(events, ctx, sessionOptions, route.report)
     : new WebSocketSession<D>(events, ctx, sessionOptions);
   return adapter.upgrade({
     request,
