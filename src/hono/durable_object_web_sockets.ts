@@ -356,7 +356,8 @@ export class DurableObjectWebSockets<D = unknown> {
 
   /**
    * Who is in each topic of this object, with metadata, from the sockets'
-   * attachments; join and leave events within the object.
+   * attachments and the waiting resumable sessions' records; join and leave
+   * events within the object.
    */
   get presence(): DurableObjectPresence {
     return this.#presence;
