@@ -143,9 +143,9 @@ export class HibernatingChat {
   #join(ws: Ws): void {
     const { user, room } = ws.data;
     this.#presence.join(ws);
-    const online = this.#presence.online();
+    const { online, count } = this.#presence.onlineWith(user);
     this.#welcome(ws, online);
-    if (this.#presence.socketsOf(user) === 1) {
+    if (count === 1) {
       this.#publish({ type: "join", name: user, online }, ws);
     }
     this.#log(`ws open /chat/${room} user=${JSON.stringify(user)} connections=${this.size}`);

@@ -58,14 +58,16 @@ export class SocketPresence<D extends PresenceData> {
   }
 
   /**
-   * How many open sockets a name has here: a name joins with its first and
-   * leaves with its last.
+   * The names online and how many members a name has here, from one
+   * listing (each reads the waiting sessions' records): a name joins with
+   * its first member and leaves with its last.
    *
    * @param user The name.
-   * @returns The count.
+   * @returns The names online, as {@linkcode online} has them, and the count.
    */
-  socketsOf(user: string): number {
-    return this.#names().filter((name) => name === user).length;
+  onlineWith(user: string): { online: string[]; count: number } {
+    const names = this.#names();
+    return { online: [...new Set(names)], count: names.filter((name) => name === user).length };
   }
 
   #names(): string[] {

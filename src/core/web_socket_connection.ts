@@ -23,6 +23,9 @@ import {
   type WebSocketOpenEvent,
 } from "./web_socket_events.ts";
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
 /**
  * How a {@linkcode WebSocketConnection} hands binary messages over: the
  * WHATWG types, or `"uint8array"` (Bun's), a view with no copy.
@@ -376,7 +379,7 @@ export class WebSocketConnection implements ProtocolHandler, SocketDriver {
   ping(data: string | ArrayBuffer | ArrayBufferView = new Uint8Array(0)): void {
     if (this.#readyState !== 1) return;
     this.#protocol.ping(
-      typeof data === "string" ? new TextEncoder().encode(data) : toBytes(data),
+      typeof data === "string" ? encoder.encode(data) : toBytes(data),
     );
   }
 
@@ -395,7 +398,7 @@ export class WebSocketConnection implements ProtocolHandler, SocketDriver {
         "InvalidAccessError",
       );
     }
-    if (reason !== undefined && new TextEncoder().encode(reason).length > 123) {
+    if (reason !== undefined && encoder.encode(reason).length > 123) {
       throw new DOMException(
         "Close reason must be at most 123 UTF-8 bytes",
         "SyntaxError",
@@ -481,11 +484,11 @@ export class WebSocketConnection implements ProtocolHandler, SocketDriver {
   private sendAs(data: SendData, binary: boolean | undefined, compress: boolean | undefined): void {
     if (binary === undefined || data instanceof Blob) return this.send(data, compress);
     if (binary) {
-      const bytes = typeof data === "string" ? new TextEncoder().encode(data) : toBytes(data);
+      const bytes = typeof data === "string" ? encoder.encode(data) : toBytes(data);
       return this.#protocol.sendBinary(bytes, compress);
     }
     this.#protocol.sendText(
-      typeof data === "string" ? data : new TextDecoder().decode(toBytes(data)),
+      typeof data === "string" ? data : decoder.decode(toBytes(data)),
       compress,
     );
   }

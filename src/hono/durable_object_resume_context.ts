@@ -181,7 +181,7 @@ export class ResumableObjectContext<D> extends WebSocketContext<D, WebSocket> {
     for (const [topic, [epoch, offset]] of Object.entries(this.state.f ?? {})) {
       topics[topic] = { epoch, offset };
     }
-    return {
+    const record: ResumeRecord = {
       id: this.id,
       owner: this.state.o,
       path: this.url.pathname,
@@ -190,8 +190,9 @@ export class ResumableObjectContext<D> extends WebSocketContext<D, WebSocket> {
       topics,
       plainTopics: [...this.#topics].filter((t) => !(t in topics)),
       holder: this.state.h,
-      ...(this.memberships.size > 0 ? { y: Object.fromEntries(this.memberships) } : {}),
     };
+    if (this.memberships.size > 0) record.y = Object.fromEntries(this.memberships);
+    return record;
   }
 
   /** @internal Writes the attachment. */
