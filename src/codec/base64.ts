@@ -1,5 +1,9 @@
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+// Each ASCII code's value in the alphabet, 255 for none.
+const BASE64_VALUE = new Uint8Array(128).fill(255);
+for (let i = 0; i < ALPHABET.length; i++) BASE64_VALUE[ALPHABET.charCodeAt(i)] = i;
+
 /**
  * Encodes bytes as standard base64 (RFC 4648 §4, with padding).
  *
@@ -46,10 +50,15 @@ export function encodeBase64(bytes: Uint8Array): string {
  * ```
  */
 export function isWebSocketKey(key: string): boolean {
-  if (key.length !== 24 || key[22] !== "=" || key[23] !== "=") return false;
+  if (key.length !== 24 || key.charCodeAt(22) !== 0x3d || key.charCodeAt(23) !== 0x3d) {
+    return false;
+  }
+  // Char codes against a table: indexing the string and searching the
+  // alphabet made a string per character, on every upgrade.
   for (let i = 0; i < 22; i++) {
-    if (ALPHABET.indexOf(key[i]) === -1) return false;
+    const c = key.charCodeAt(i);
+    if (c > 127 || BASE64_VALUE[c] === 255) return false;
   }
   // The last character carries 2 data bits: its low 4 bits must be zero.
-  return (ALPHABET.indexOf(key[21]) & 15) === 0;
+  return (BASE64_VALUE[key.charCodeAt(21)] & 15) === 0;
 }

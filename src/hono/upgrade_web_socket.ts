@@ -187,9 +187,8 @@ function refuse(
 
 function isAllowedOrigin(
   origin: string | null,
-  origins: UpgradeWebSocketOptions<unknown>["origins"],
+  origins: NonNullable<UpgradeWebSocketOptions<unknown>["origins"]>,
 ): boolean {
-  if (!origins) return true;
   if (origin === null) return false;
   return typeof origins === "function" ? origins(origin) : origins.includes(origin);
 }
@@ -276,9 +275,11 @@ function upgradeRequest<D, C extends UpgradeRequestContext>(
 ): Response | Promise<Response> {
   const { options } = route;
   const request = c.req.raw;
-  const origin = request.headers.get("origin");
-  if (!isAllowedOrigin(origin, options.origins)) {
-    return refuse(403, `Origin not allowed: ${origin ?? "(none)"}`);
+  if (options.origins) {
+    const origin = request.headers.get("origin");
+    if (!isAllowedOrigin(origin, options.origins)) {
+      return refuse(403, `Origin not allowed: ${origin ?? "(none)"}`);
+    }
   }
   let key: string, offered: string[], extensionOffers;
   try {
