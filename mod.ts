@@ -62,10 +62,10 @@ export {
   publish,
   PubSub,
   type PubSubOptions,
-  type Subscriber,
   subscriberCount,
   type TopicLeaveListener,
 } from "./src/core/pub_sub.ts";
+export type { Subscriber } from "./src/core/subscriber.ts";
 export type { Backplane } from "./src/core/backplane.ts";
 export type { ResumeOptions } from "./src/core/resume_options.ts";
 export type { TopicHistory, TopicHistoryOptions } from "./src/core/topic_history.ts";

@@ -1,6 +1,6 @@
 import type { HistoryPage, HistoryStore, StreamPosition } from "./history_store.ts";
 import { Publication } from "./publication.ts";
-import type { Subscriber } from "./pub_sub.ts";
+import type { Subscriber } from "./subscriber.ts";
 import { decodeRelayedPublication, encodeRelayedPublication } from "./relayed_publication.ts";
 import { type SendData, toBytes } from "./send_data.ts";
 

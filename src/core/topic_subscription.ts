@@ -1,6 +1,6 @@
 import type { StreamPosition } from "../protocol/resume_protocol.ts";
 import type { Publication } from "./publication.ts";
-import type { Subscriber } from "./pub_sub.ts";
+import type { Subscriber } from "./subscriber.ts";
 import type { SendData } from "./send_data.ts";
 import type { TopicHistory } from "./topic_history.ts";
 

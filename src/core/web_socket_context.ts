@@ -1,7 +1,8 @@
 import { isApplicationCloseCode, isValidWireCloseCode } from "../codec/mod.ts";
 import type { SendData } from "./send_data.ts";
 import { toBytes } from "./send_data.ts";
-import { defaultPubSub, type Subscriber } from "./pub_sub.ts";
+import { defaultPubSub } from "./pub_sub.ts";
+import type { Subscriber } from "./subscriber.ts";
 import type { SocketDriver } from "./socket_driver.ts";
 import type { BinaryType } from "./web_socket_events.ts";
 

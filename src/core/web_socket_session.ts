@@ -1,6 +1,7 @@
 import { CloseCode } from "../codec/mod.ts";
 import { isOverSize } from "./is_over_size.ts";
-import { defaultPubSub, type Subscriber } from "./pub_sub.ts";
+import { defaultPubSub } from "./pub_sub.ts";
+import type { Subscriber } from "./subscriber.ts";
 import type { RuntimeTopics } from "./runtime_topics.ts";
 import type { SendData } from "./send_data.ts";
 import { trackSession, untrackSession } from "./session_registry.ts";

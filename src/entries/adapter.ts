@@ -90,7 +90,8 @@ export type { PerMessageDeflate, PerMessageDeflateOptions } from "../codec/per_m
 export type { ProtocolSelector } from "../codec/server_handshake.ts";
 export type { ProtocolHandler } from "../codec/web_socket_protocol.ts";
 export type { Backplane } from "../core/backplane.ts";
-export type { PubSub, Subscriber, TopicLeaveListener } from "../core/pub_sub.ts";
+export type { PubSub, TopicLeaveListener } from "../core/pub_sub.ts";
+export type { Subscriber } from "../core/subscriber.ts";
 export type { ResumeOptions } from "../core/resume_options.ts";
 export type { SendData } from "../core/send_data.ts";
 export type { TopicHistoryOptions } from "../core/topic_history.ts";

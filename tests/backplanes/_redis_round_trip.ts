@@ -7,7 +7,8 @@
  */
 import { readFileSync } from "node:fs";
 import process from "node:process";
-import { PubSub, type Subscriber } from "../../src/core/pub_sub.ts";
+import { PubSub } from "../../src/core/pub_sub.ts";
+import type { Subscriber } from "../../src/core/subscriber.ts";
 import { createRedisBackplane, type RedisTlsOptions } from "../../src/backplanes/redis.ts";
 
 const url = process.env.REDIS_URL as string;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { PubSub, type Subscriber } from "../../src/core/pub_sub.ts";
+import { PubSub } from "../../src/core/pub_sub.ts";
+import type { Subscriber } from "../../src/core/subscriber.ts";
 import { MemoryHistoryStore } from "../../src/core/memory_history_store.ts";
 import type { HistoryStore, StreamPosition } from "../../src/core/history_store.ts";
 import type { SendData } from "../../src/core/send_data.ts";
