@@ -23,8 +23,8 @@ import { freePort, ROOT } from "../_util/server_process.ts";
  */
 const NOT_SERVERS: Record<string, string> = {
   test: "CI runs it (.ci/run); it would run this file again",
-  check: "a step of CI's checks, not a server",
-  lint: "a step of CI's checks, not a server",
+  check: "tests/tasks/checks_test.ts runs it",
+  lint: "tests/tasks/checks_test.ts runs it",
   fmt: "rewrites the tree",
   bench: "about 11 minutes of measurement, not a check",
   soak: "tests/soak/soak_test.ts runs a short soak",
