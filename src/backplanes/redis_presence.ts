@@ -8,7 +8,7 @@ import type {
 import { openRedisLink } from "./_redis_connect.ts";
 import type { ChannelListener, LinkEvents, RedisLink } from "./_redis_link.ts";
 import { JOIN, LEAVE, LIST, OURS, type PresenceScript, TICK } from "./_redis_presence_scripts.ts";
-import type { RedisBackplaneOptions } from "./redis.ts";
+import type { RedisBackplaneOptions } from "./redis_backplane.ts";
 
 export type {
   PresenceEvent,
