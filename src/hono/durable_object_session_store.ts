@@ -250,12 +250,15 @@ export class DurableObjectSessionStore implements SessionStore {
     return this.#run(() => {
       const now = this.#now();
       const found: ResumeSessionRecord[] = [];
-      for (const row of this.#rows(`SELECT record FROM ${this.#table} WHERE until > ?`, now)) {
+      // Connected sessions' records have no `expires`: SQLite leaves them
+      // out, so a listing parses only the waiting ones.
+      const waiting = `SELECT record FROM ${this.#table} ` +
+        `WHERE until > ? AND json_extract(record, '$.expires') IS NOT NULL`;
+      for (const row of this.#rows(waiting, now)) {
         let record: ResumeSessionRecord | undefined;
         try {
           record = JSON.parse(String(row.record));
         } catch { /* not a record */ }
-        // Connected sessions' records have no `expires`.
         if (record && typeof record.id === "string" && typeof record.expires === "number") {
           found.push(record);
         }
