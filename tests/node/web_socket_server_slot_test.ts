@@ -47,3 +47,44 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "WebSocketServer in @hono/node-server's slot: middleware headers on the 101 and on a refusal, a route that does not upgrade",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const server = await startNode("tests/fixtures/node_slot_app.ts");
+    try {
+      const ws = new WebSocket(`ws://127.0.0.1:${server.port}/echo`, {
+        headers: { authorization: "Bearer token" },
+      });
+      // ws emits `open` right after `upgrade`, in the same turn.
+      const opened = new Promise((resolve) => ws.once("open", resolve));
+      const upgradeHeaders = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        ws.once(
+          "upgrade",
+          (response: { headers: Record<string, unknown> }) => resolve(response.headers),
+        );
+        ws.once("error", reject);
+      });
+      assert.equal(upgradeHeaders["x-auth-result"], "authorized");
+      await opened;
+      const closed = new Promise((r) => ws.once("close", r));
+      ws.close();
+      await closed;
+
+      const refused = await rawRequest(server.port, upgradeRequest("/refused"));
+      refused.conn.close();
+      assert.equal(refused.status, 401);
+      assert.equal(refused.headers.get("x-refused"), "yes");
+
+      const plain = await rawRequest(server.port, upgradeRequest("/plain"));
+      plain.conn.close();
+      assert.equal(plain.status, 200);
+      assert.equal(plain.headers.get("x-auth-result"), "missing");
+    } finally {
+      await server.stop();
+    }
+  },
+});
