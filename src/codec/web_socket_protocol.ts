@@ -133,9 +133,12 @@ export class WebSocketProtocol {
     this.#encodeOptions = encodeOptionsOf(role === "client", options.allocate);
     this.#autoPong = options.autoPong ?? true;
     this.#deflate = options.perMessageDeflate ?? null;
+    // The decoder's four options by name: a spread of all of them cost
+    // each upgrade a copy of every field.
     this.#decoder = new FrameDecoder(this, {
-      ...options,
       role,
+      maxMessageSize: options.maxMessageSize,
+      maxFragments: options.maxFragments,
       allowRsv1: options.allowRsv1 ?? this.#deflate !== null,
     });
   }
