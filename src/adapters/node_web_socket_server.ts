@@ -34,6 +34,12 @@ export interface WebSocketServerOptions {
   protocols?: readonly string[];
   /** Largest message in bytes (default 64 MiB); above it the socket closes 1009. */
   maxPayload?: number;
+  /**
+   * `ws`'s option, taken so that `@hono/node-server`'s
+   * `new WebSocketServer({ noServer: true })` moves over with its import
+   * alone. This server never listens by itself: `true` is all it can be.
+   */
+  noServer?: true;
 }
 
 /**
@@ -102,7 +108,10 @@ export class NodeWebSocket extends EventEmitter {
  *
  * @example
  * ```ts ignore
- * const server = serve({ fetch: app.fetch, websocket: { server: new WebSocketServer() } });
+ * const server = serve({
+ *   fetch: app.fetch,
+ *   websocket: { server: new WebSocketServer({ noServer: true }) }, // was: from "ws"
+ * });
  * ```
  */
 export class WebSocketServer extends EventEmitter {
@@ -118,6 +127,12 @@ export class WebSocketServer extends EventEmitter {
    */
   constructor(options: WebSocketServerOptions = {}) {
     super();
+    // A plain-JavaScript caller's ws-style server of its own (noServer: false).
+    if (options.noServer !== undefined && options.noServer !== true) {
+      throw new TypeError(
+        "WebSocketServer serves @hono/node-server's websocket slot only: noServer must be true",
+      );
+    }
     this.#protocols = options.protocols ?? [];
     this.#maxPayload = options.maxPayload;
   }

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import WebSocket from "ws";
 import { startNode } from "../_util/server_process.ts";
 import { rawRequest, upgradeRequest } from "../_util/tcp_client.ts";
+import { WebSocketServer } from "../../src/adapters/node.ts";
 
 Deno.test({
   name: "WebSocketServer fills @hono/node-server's websocket slot: echo, protocol, bad version",
@@ -87,4 +88,12 @@ Deno.test({
       await server.stop();
     }
   },
+});
+
+Deno.test("WebSocketServer takes ws's noServer: true, and refuses to be a server of its own", () => {
+  assert.deepEqual(new WebSocketServer({ noServer: true }).options, { noServer: true });
+  assert.throws(
+    () => new WebSocketServer({ noServer: false as unknown as true }),
+    /noServer must be true/,
+  );
 });
