@@ -56,6 +56,7 @@ export { nodeDeflateEngine } from "./node_deflate_engine.ts";
 export {
   NodeWebSocket,
   WebSocketServer,
+  type WebSocketServerDeflateOptions,
   type WebSocketServerOptions,
 } from "./node_web_socket_server.ts";
 

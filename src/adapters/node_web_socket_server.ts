@@ -21,12 +21,17 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import {
   createAcceptHeaders,
+  formatExtensions,
   HandshakeError,
+  negotiatePerMessageDeflate,
+  PerMessageDeflate,
+  type PerMessageDeflateOptions,
   selectProtocol,
   validateUpgradeRequest,
 } from "../codec/mod.ts";
 import { WebSocketConnection } from "../core/web_socket_connection.ts";
-import { openSocketTransport, pipeSocket, writeRawResponse } from "./node_socket.ts";
+import { nodeDeflateEngine } from "./node_deflate_engine.ts";
+import { allocateFrame, openSocketTransport, pipeSocket, writeRawResponse } from "./node_socket.ts";
 
 /** Options for {@linkcode WebSocketServer}. */
 export interface WebSocketServerOptions {
@@ -40,6 +45,19 @@ export interface WebSocketServerOptions {
    * alone. This server never listens by itself: `true` is all it can be.
    */
   noServer?: true;
+  /**
+   * permessage-deflate (RFC 7692), `ws`'s option of that name: off by
+   * default, as in `ws`; `true` for the defaults (messages of 1 KiB and up
+   * compressed), or the settings. `ws`'s `zlibDeflateOptions` give the
+   * level and memLevel.
+   */
+  perMessageDeflate?: boolean | WebSocketServerDeflateOptions;
+}
+
+/** The `perMessageDeflate` settings: the codec's, and `ws`'s `zlibDeflateOptions`. */
+export interface WebSocketServerDeflateOptions extends PerMessageDeflateOptions {
+  /** `ws`'s way to give zlib's `level` and `memLevel`. */
+  zlibDeflateOptions?: { level?: number; memLevel?: number };
 }
 
 /**
@@ -84,9 +102,15 @@ export class NodeWebSocket extends EventEmitter {
    * Sends a message.
    *
    * @param data Text or binary.
+   * @param options `ws`'s: `compress: false` sends it uncompressed where
+   * permessage-deflate was agreed; `binary` sends text as binary or the reverse.
    */
-  send(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.connection.send(data);
+  send(
+    data: string | ArrayBuffer | ArrayBufferView,
+    options?: { compress?: boolean; binary?: boolean },
+  ): void {
+    if (options) this.connection.send(data, options);
+    else this.connection.send(data);
   }
 
   /**
@@ -119,6 +143,7 @@ export class WebSocketServer extends EventEmitter {
   readonly options: { noServer: true } = { noServer: true };
   #protocols: readonly string[];
   #maxPayload: number | undefined;
+  #compression: PerMessageDeflateOptions | undefined;
 
   /**
    * Creates the server.
@@ -135,6 +160,13 @@ export class WebSocketServer extends EventEmitter {
     }
     this.#protocols = options.protocols ?? [];
     this.#maxPayload = options.maxPayload;
+    const deflate = options.perMessageDeflate;
+    if (deflate) {
+      const { zlibDeflateOptions, ...settings } = deflate === true ? {} : deflate;
+      this.#compression = { ...zlibDeflateOptions, ...settings };
+      // Bad window bits throw here, not on the first upgrade.
+      negotiatePerMessageDeflate([], this.#compression);
+    }
   }
 
   /**
@@ -164,8 +196,16 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     const protocol = selectProtocol(upgrade.protocols, this.#protocols) ?? "";
+    const compression = this.#compression;
+    const agreement = compression
+      ? negotiatePerMessageDeflate(upgrade.extensions, compression)
+      : null;
+    const extensions = agreement ? formatExtensions([agreement.response]) : "";
     const lines = ["HTTP/1.1 101 Switching Protocols"];
-    const accept = createAcceptHeaders(upgrade.key, { protocol: protocol || undefined });
+    const accept = createAcceptHeaders(upgrade.key, {
+      protocol: protocol || undefined,
+      extensions: extensions || undefined,
+    });
     for (const [name, value] of Object.entries(accept)) lines.push(`${name}: ${value}`);
     this.emit("headers", lines, request);
     socket.write(lines.join("\r\n") + "\r\n\r\n");
@@ -173,6 +213,17 @@ export class WebSocketServer extends EventEmitter {
       protocol,
       url: request.url,
       maxMessageSize: this.#maxPayload,
+      allocate: allocateFrame,
+      ...(agreement && {
+        extensions,
+        perMessageDeflate: new PerMessageDeflate(agreement, {
+          engine: nodeDeflateEngine,
+          threshold: compression!.threshold,
+          level: compression!.level,
+          memLevel: compression!.memLevel,
+          maxMessageSize: this.#maxPayload,
+        }),
+      }),
     });
     const ws = new NodeWebSocket(connection);
     connection.open();

@@ -97,3 +97,50 @@ Deno.test("WebSocketServer takes ws's noServer: true, and refuses to be a server
     /noServer must be true/,
   );
 });
+
+Deno.test({
+  name:
+    "WebSocketServer in @hono/node-server's slot: ws's perMessageDeflate compresses with ws's client, off by default",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    for (const deflate of [true, false]) {
+      const server = await startNode("tests/fixtures/node_slot_app.ts", {
+        SLOT_DEFLATE: deflate ? "1" : "0",
+      });
+      try {
+        // ws's client offers permessage-deflate by default.
+        const ws = new WebSocket(`ws://127.0.0.1:${server.port}/echo`);
+        const messages: string[] = [];
+        let wake = () => {};
+        ws.on("message", (d: Buffer) => {
+          messages.push(d.toString());
+          wake();
+        });
+        const next = async () => {
+          while (messages.length === 0) await new Promise<void>((r) => (wake = r));
+          return messages.shift()!;
+        };
+        await new Promise((resolve, reject) => {
+          ws.once("open", resolve);
+          ws.once("error", reject);
+        });
+        assert.equal(ws.extensions.startsWith("permessage-deflate"), deflate);
+        assert.equal(await next(), "open "); // no subprotocol offered
+        const socket = (ws as unknown as { _socket: { bytesRead: number } })._socket;
+        const before = socket.bytesRead;
+        const text = "edgesocket ".repeat(6000); // 66,000 bytes, very compressible
+        ws.send(text);
+        assert.equal(await next(), text);
+        const read = socket.bytesRead - before;
+        if (deflate) assert.ok(read < 2000, `compressed echo read ${read} bytes`);
+        else assert.ok(read > text.length, `uncompressed echo read ${read} bytes`);
+        const closed = new Promise((r) => ws.once("close", r));
+        ws.close();
+        await closed;
+      } finally {
+        await server.stop();
+      }
+    }
+  },
+});
