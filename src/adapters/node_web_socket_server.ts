@@ -35,8 +35,17 @@ import { allocateFrame, openSocketTransport, pipeSocket, writeRawResponse } from
 
 /** Options for {@linkcode WebSocketServer}. */
 export interface WebSocketServerOptions {
-  /** Subprotocols the server speaks, in preference order. */
+  /**
+   * Subprotocols the server speaks, in preference order. Without it (and
+   * without `handleProtocols`) the client's first offer is answered, as
+   * `ws` does.
+   */
   protocols?: readonly string[];
+  /**
+   * `ws`'s option: picks the subprotocol from the client's offers, or
+   * `false` for none. An answer the client did not offer sends none.
+   */
+  handleProtocols?: (protocols: Set<string>, request: IncomingMessage) => string | false;
   /** Largest message in bytes (default 64 MiB); above it the socket closes 1009. */
   maxPayload?: number;
   /**
@@ -141,7 +150,8 @@ export class NodeWebSocket extends EventEmitter {
 export class WebSocketServer extends EventEmitter {
   /** `ws`'s options object; only `noServer` is read by `@hono/node-server`. */
   readonly options: { noServer: true } = { noServer: true };
-  #protocols: readonly string[];
+  #protocols: readonly string[] | undefined;
+  #handleProtocols: WebSocketServerOptions["handleProtocols"];
   #maxPayload: number | undefined;
   #compression: PerMessageDeflateOptions | undefined;
 
@@ -158,7 +168,8 @@ export class WebSocketServer extends EventEmitter {
         "WebSocketServer serves @hono/node-server's websocket slot only: noServer must be true",
       );
     }
-    this.#protocols = options.protocols ?? [];
+    this.#protocols = options.protocols;
+    this.#handleProtocols = options.handleProtocols;
     this.#maxPayload = options.maxPayload;
     const deflate = options.perMessageDeflate;
     if (deflate) {
@@ -195,7 +206,7 @@ export class WebSocketServer extends EventEmitter {
       writeRawResponse(socket, error.status, error.message + "\n", error.headers);
       return;
     }
-    const protocol = selectProtocol(upgrade.protocols, this.#protocols) ?? "";
+    const protocol = this.#chooseProtocol(upgrade.protocols, request);
     const compression = this.#compression;
     const agreement = compression
       ? negotiatePerMessageDeflate(upgrade.extensions, compression)
@@ -229,6 +240,14 @@ export class WebSocketServer extends EventEmitter {
     connection.open();
     callback(ws, request);
     pipeSocket(socket as Socket, connection, head);
+  }
+
+  #chooseProtocol(offered: string[], request: IncomingMessage): string {
+    if (offered.length === 0) return "";
+    if (this.#protocols) return selectProtocol(offered, this.#protocols) ?? "";
+    if (!this.#handleProtocols) return offered[0];
+    const chosen = this.#handleProtocols(new Set(offered), request);
+    return typeof chosen === "string" && offered.includes(chosen) ? chosen : "";
   }
 
   /** Nothing to release: sockets close with their server. */

@@ -144,3 +144,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "WebSocketServer in @hono/node-server's slot: without protocols the first offer, as ws; ws's handleProtocols",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const cases: Array<[string, string[], string]> = [
+      ["first", ["x", "y"], "x"],
+      ["handle", ["a", "c"], "c"],
+      ["handle", ["a", "b"], ""],
+    ];
+    for (const [mode, offers, expected] of cases) {
+      const server = await startNode("tests/fixtures/node_slot_app.ts", { SLOT_PROTOCOLS: mode });
+      try {
+        const ws = new WebSocket(`ws://127.0.0.1:${server.port}/echo`, offers);
+        const first = new Promise<string>((resolve) =>
+          ws.once("message", (d: Buffer) => resolve(d.toString()))
+        );
+        const outcome = await new Promise<string>((resolve) => {
+          ws.once("open", () => resolve(`open ${ws.protocol}`));
+          // ws's client fails a 101 without a subprotocol when it offered some.
+          ws.once("error", (error: Error) => resolve(`error ${error.message}`));
+        });
+        if (expected) {
+          assert.equal(outcome, `open ${expected}`);
+          assert.equal(await first, `open ${expected}`);
+          const closed = new Promise((r) => ws.once("close", r));
+          ws.close();
+          await closed;
+        } else {
+          assert.match(outcome, /^error Server sent no subprotocol/);
+        }
+      } finally {
+        await server.stop();
+      }
+    }
+  },
+});
