@@ -251,9 +251,10 @@ export class DurableObjectSessionStore implements SessionStore {
       const now = this.#now();
       const found: ResumeSessionRecord[] = [];
       // Connected sessions' records have no `expires`: SQLite leaves them
-      // out, so a listing parses only the waiting ones.
-      const waiting = `SELECT record FROM ${this.#table} ` +
-        `WHERE until > ? AND json_extract(record, '$.expires') IS NOT NULL`;
+      // out, so a listing parses only the waiting ones. CASE, so that a row
+      // that is no JSON is skipped rather than failing the query.
+      const waiting = `SELECT record FROM ${this.#table} WHERE until > ? AND ` +
+        `(CASE WHEN json_valid(record) THEN json_extract(record, '$.expires') END) IS NOT NULL`;
       for (const row of this.#rows(waiting, now)) {
         let record: ResumeSessionRecord | undefined;
         try {

@@ -134,3 +134,16 @@ Deno.test("DurableObjectSessionStore.waiting() lists the sessions that wait for 
   store.set("waiting", record("w"));
   assert.deepEqual(store.waiting(), []);
 });
+
+Deno.test("DurableObjectSessionStore.waiting() skips a row that is no JSON, and lists the others", () => {
+  const storage = openSqliteStorage();
+  const store = new DurableObjectSessionStore(storage, { now: () => 1000 });
+  store.set("waiting", record("w", 5000));
+  storage.sql.exec(
+    "INSERT INTO edgesocket_sessions (key, record, until) VALUES (?, ?, ?)",
+    "broken",
+    "{not json",
+    9000,
+  );
+  assert.deepEqual(store.waiting().map((r) => r.id), ["w"]);
+});
