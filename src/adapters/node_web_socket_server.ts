@@ -51,9 +51,9 @@ export interface WebSocketServerOptions {
   /**
    * `ws`'s option, taken so that `@hono/node-server`'s
    * `new WebSocketServer({ noServer: true })` moves over with its import
-   * alone. This server never listens by itself: `true` is all it can be.
+   * alone. This server never listens by itself: `false` throws.
    */
-  noServer?: true;
+  noServer?: boolean;
   /**
    * permessage-deflate (RFC 7692), `ws`'s option of that name: off by
    * default, as in `ws`; `true` for the defaults (messages of 1 KiB and up
@@ -162,8 +162,8 @@ export class WebSocketServer extends EventEmitter {
    */
   constructor(options: WebSocketServerOptions = {}) {
     super();
-    // A plain-JavaScript caller's ws-style server of its own (noServer: false).
-    if (options.noServer !== undefined && options.noServer !== true) {
+    // ws's own server (noServer: false) would listen: this one cannot.
+    if (options.noServer === false) {
       throw new TypeError(
         "WebSocketServer serves @hono/node-server's websocket slot only: noServer must be true",
       );

@@ -93,7 +93,7 @@ Deno.test({
 Deno.test("WebSocketServer takes ws's noServer: true, and refuses to be a server of its own", () => {
   assert.deepEqual(new WebSocketServer({ noServer: true }).options, { noServer: true });
   assert.throws(
-    () => new WebSocketServer({ noServer: false as unknown as true }),
+    () => new WebSocketServer({ noServer: false }),
     /noServer must be true/,
   );
 });
