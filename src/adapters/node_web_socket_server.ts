@@ -63,10 +63,17 @@ export interface WebSocketServerOptions {
   perMessageDeflate?: boolean | WebSocketServerDeflateOptions;
 }
 
-/** The `perMessageDeflate` settings: the codec's, and `ws`'s `zlibDeflateOptions`. */
+/**
+ * The `perMessageDeflate` settings: the codec's (the RFC 7692 parameters
+ * and `threshold`, named as in `ws`), and `ws`'s own fields.
+ */
 export interface WebSocketServerDeflateOptions extends PerMessageDeflateOptions {
-  /** `ws`'s way to give zlib's `level` and `memLevel`. */
-  zlibDeflateOptions?: { level?: number; memLevel?: number };
+  /** `ws`'s way to give zlib's `level` and `memLevel`; its other zlib fields are not read. */
+  zlibDeflateOptions?: { level?: number; memLevel?: number; [option: string]: unknown };
+  /** `ws`'s; not read (inflating is bounded by `maxPayload`). */
+  zlibInflateOptions?: Record<string, unknown>;
+  /** `ws`'s; not read: the codec compresses synchronously, with no zlib queue to bound. */
+  concurrencyLimit?: number;
 }
 
 /**
@@ -173,8 +180,17 @@ export class WebSocketServer extends EventEmitter {
     this.#maxPayload = options.maxPayload;
     const deflate = options.perMessageDeflate;
     if (deflate) {
-      const { zlibDeflateOptions, ...settings } = deflate === true ? {} : deflate;
-      this.#compression = { ...zlibDeflateOptions, ...settings };
+      const {
+        zlibDeflateOptions,
+        zlibInflateOptions: _inflate,
+        concurrencyLimit: _limit,
+        ...settings
+      } = deflate === true ? {} : deflate;
+      this.#compression = {
+        level: zlibDeflateOptions?.level,
+        memLevel: zlibDeflateOptions?.memLevel,
+        ...settings,
+      };
       // Bad window bits throw here, not on the first upgrade.
       negotiatePerMessageDeflate([], this.#compression);
     }
