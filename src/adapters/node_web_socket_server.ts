@@ -80,6 +80,13 @@ export interface WebSocketServerDeflateOptions extends PerMessageDeflateOptions 
  * One socket, with the surface `@hono/node-server` expects of `ws`: `send`,
  * `close`, `protocol`, `readyState`, and the `message` (data, isBinary),
  * `close` (code, reason) and `error` events.
+ *
+ * @example What {@linkcode WebSocketServer.handleUpgrade} hands over
+ * ```ts ignore
+ * wss.handleUpgrade(request, socket, head, (ws) => {
+ *   ws.on("message", (data, isBinary) => ws.send(isBinary ? data : data.toString()));
+ * });
+ * ```
  */
 export class NodeWebSocket extends EventEmitter {
   /** The codec connection underneath. */
