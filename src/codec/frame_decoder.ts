@@ -47,13 +47,27 @@ export interface FrameDecoderOptions {
   allowRsv1?: boolean;
 }
 
-/** The default largest message: 64 MiB. */
+/**
+ * The default largest message: 64 MiB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_MESSAGE_SIZE } from "@edgesocket/edgesocket/codec";
+ * console.log(DEFAULT_MAX_MESSAGE_SIZE / 1024 / 1024); // 64
+ * ```
+ */
 export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
 /**
  * The default most fragments in one message: `0`, no limit. A fragment
  * costs a frame header on the wire and constant work, and nothing is kept
  * per fragment, so the count needs no cap of its own (Autobahn 9.3.1 sends
  * 4 MiB in 65,536 fragments).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_FRAGMENTS } from "@edgesocket/edgesocket/codec";
+ * console.log(DEFAULT_MAX_FRAGMENTS); // 0
+ * ```
  */
 export const DEFAULT_MAX_FRAGMENTS = 0;
 

@@ -1,6 +1,14 @@
 import type { ExtensionOffer } from "./extension_offers.ts";
 
-/** The extension token of RFC 7692. */
+/**
+ * The extension token of RFC 7692.
+ *
+ * @example
+ * ```ts
+ * import { PER_MESSAGE_DEFLATE } from "@edgesocket/edgesocket/codec";
+ * console.log(PER_MESSAGE_DEFLATE); // "permessage-deflate"
+ * ```
+ */
 export const PER_MESSAGE_DEFLATE = "permessage-deflate";
 
 /** What a server is willing to agree to, for {@linkcode negotiatePerMessageDeflate}. */

@@ -34,7 +34,15 @@ export interface PerMessageDeflateInit {
   maxMessageSize?: number;
 }
 
-/** The threshold below which a message is sent uncompressed, by default. */
+/**
+ * The threshold below which a message is sent uncompressed, by default.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_COMPRESSION_THRESHOLD } from "@edgesocket/edgesocket/codec";
+ * console.log(DEFAULT_COMPRESSION_THRESHOLD); // 1024
+ * ```
+ */
 export const DEFAULT_COMPRESSION_THRESHOLD = 1024;
 
 // RFC 7692 §7.2.2: the sync flush's empty stored block, removed by the sender.

@@ -46,7 +46,15 @@ export interface WebSocketProtocolOptions extends Omit<FrameDecoderOptions, "rol
   allocate?: (size: number) => Uint8Array;
 }
 
-/** The protocol's state, as WHATWG `readyState` counts it. */
+/**
+ * The protocol's state, as WHATWG `readyState` counts it.
+ *
+ * @example
+ * ```ts
+ * import { ProtocolState } from "@edgesocket/edgesocket/codec";
+ * console.log(ProtocolState.Open); // 1
+ * ```
+ */
 export const ProtocolState = {
   /** Open: messages flow both ways. */
   Open: 1,

@@ -40,7 +40,14 @@ export interface CodecAdapterOptions {
   onStart?: (connection: WebSocketConnection, upgrade: AcceptedUpgrade) => void;
 }
 
-/** Status of the placeholder answer that stands for an accepted upgrade. */
+/**
+ * Status of the placeholder answer that stands for an accepted upgrade.
+ *
+ * @example An adapter's server tells an accepted upgrade from an answer
+ * ```ts ignore
+ * if (response.status === PLACEHOLDER_STATUS && pending) write101(pending);
+ * ```
+ */
 export const PLACEHOLDER_STATUS = 200;
 
 /**

@@ -178,5 +178,13 @@ export class Presence {
   }
 }
 
-/** The process-wide presence, on `defaultPubSub`, in memory until `useStore()`. */
+/**
+ * The process-wide presence, on `defaultPubSub`, in memory until `useStore()`.
+ *
+ * @example Who is in a room
+ * ```ts ignore
+ * import { defaultPresence } from "@edgesocket/edgesocket";
+ * const members = await defaultPresence.list("room:lobby");
+ * ```
+ */
 export const defaultPresence: Presence = new Presence();

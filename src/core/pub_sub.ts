@@ -25,7 +25,15 @@ export interface PubSubOptions {
   backplane?: Backplane;
 }
 
-/** The longest topic name. */
+/**
+ * The longest topic name.
+ *
+ * @example
+ * ```ts
+ * import { MAX_TOPIC_LENGTH } from "@edgesocket/edgesocket";
+ * console.log("room:lobby".length <= MAX_TOPIC_LENGTH); // true
+ * ```
+ */
 export const MAX_TOPIC_LENGTH = 256;
 
 const encoder = new TextEncoder();
@@ -285,7 +293,16 @@ function encodeOnce(data: Exclude<SendData, Blob>): Uint8Array[] {
     : encodeFrame(Opcode.Binary, toBytes(data));
 }
 
-/** The process-wide topics that `ws.subscribe()` and `publish()` use. */
+/**
+ * The process-wide topics that `ws.subscribe()` and `publish()` use.
+ *
+ * @example Across processes, through Redis
+ * ```ts ignore
+ * import { defaultPubSub } from "@edgesocket/edgesocket";
+ * import { createRedisBackplane } from "@edgesocket/edgesocket/redis";
+ * defaultPubSub.useBackplane(createRedisBackplane({ url: "redis://127.0.0.1:6379" }));
+ * ```
+ */
 export const defaultPubSub: PubSub = new PubSub();
 
 /**

@@ -57,6 +57,11 @@ export interface RuntimeAdapter {
 /**
  * The env key under which a server that drives sockets itself (the Node
  * adapter, the in-memory test client) offers its {@linkcode RuntimeAdapter}.
+ *
+ * @example A server of one's own hands its adapter to the app
+ * ```ts ignore
+ * const response = await app.fetch(request, { [RUNTIME_ADAPTER]: myAdapter });
+ * ```
  */
 export const RUNTIME_ADAPTER: unique symbol = Symbol.for(
   "edgesocket.adapter",

@@ -62,6 +62,14 @@ const MAX_WAITING = 10_000;
  * a subscriber never sees one skipped.
  *
  * Set it with `pubsub.useHistory(store, { topics })`.
+ *
+ * @example Made by `useHistory()`, not by hand
+ * ```ts
+ * import { MemoryHistoryStore, PubSub } from "@edgesocket/edgesocket";
+ * const pubsub = new PubSub();
+ * pubsub.useHistory(new MemoryHistoryStore(), { topics: (topic) => topic.startsWith("room:") });
+ * console.log(pubsub.history !== undefined); // true
+ * ```
  */
 export class TopicHistory {
   /** The store. */

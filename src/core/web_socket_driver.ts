@@ -1,6 +1,14 @@
 import type { SocketDriver } from "./socket_driver.ts";
 
-/** Queued bytes past which a send counts as backed up: Node's socket default. */
+/**
+ * Queued bytes past which a send counts as backed up: Node's socket default.
+ *
+ * @example
+ * ```ts
+ * import { DRAIN_MARK } from "@edgesocket/edgesocket/adapter";
+ * console.log(DRAIN_MARK); // 16384
+ * ```
+ */
 export const DRAIN_MARK = 16 * 1024;
 // How often a backed-up queue is looked at: these runtimes have no event.
 const DRAIN_POLL_MS = 10;

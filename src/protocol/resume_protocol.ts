@@ -14,7 +14,15 @@
  */
 import { encodeBase64 } from "./base64.ts";
 
-/** The subprotocol a client offers and a resumable route answers. */
+/**
+ * The subprotocol a client offers and a resumable route answers.
+ *
+ * @example
+ * ```ts
+ * import { RESUME_PROTOCOL } from "@edgesocket/edgesocket/client";
+ * console.log(RESUME_PROTOCOL); // "edgesocket.resume.v1"
+ * ```
+ */
 export const RESUME_PROTOCOL = "edgesocket.resume.v1";
 
 /** The version number inside `hello` and `welcome`. */
