@@ -480,6 +480,7 @@ export class Measurer {
               heapTotalPerConnection: per(after.usage.heapTotal, before.usage.heapTotal),
               externalPerConnection: per(after.usage.external ?? 0, before.usage.external ?? 0),
               newSpacePerConnection: per(after.usage.newSpace ?? 0, before.usage.newSpace ?? 0),
+              ...objectsGrown(after.usage.objects, before.usage.objects, n),
             },
           }
           : undefined,
@@ -638,4 +639,21 @@ export class Measurer {
       usage: JSON.parse((match as RegExpExecArray)[1]),
     };
   }
+}
+
+// The heap's objects by type that grew by at least one per two connections
+// (where the server reports them: Bun's `bun:jsc` heapStats), per
+// connection, as `objects:<type>` detail keys.
+function objectsGrown(
+  after: Record<string, number> | undefined,
+  before: Record<string, number> | undefined,
+  opened: number,
+): Record<string, number> {
+  const grown: Record<string, number> = {};
+  if (!after || !before || opened === 0) return grown;
+  for (const [type, count] of Object.entries(after)) {
+    const perConnection = (count - (before[type] ?? 0)) / opened;
+    if (perConnection >= 0.5) grown[`objects:${type}`] = perConnection;
+  }
+  return grown;
 }

@@ -305,6 +305,7 @@ export function renderMarkdown(
         "both RSS figures at this count, and weighs less the more connections there are.",
     );
   }
+  lines.push(...renderHeapObjects(measured));
   const allocations = extras.allocations ?? {};
   const sides = (["ours", "proto", "ws"] as const).filter((side) => allocations[side]);
   if (sides.length > 0) {
@@ -333,6 +334,57 @@ export function renderMarkdown(
     }
   }
   return lines.join("\n") + "\n";
+}
+
+// What each idle connection leaves in a heap that reports its objects by
+// type (Bun's, through `bun:jsc`): the idle figures after a forced GC
+// whose samples carry `objects:<type>` detail keys.
+function renderHeapObjects(measured: Figure[]): string[] {
+  const lines: string[] = [];
+  for (const figure of measured) {
+    const ours = figure.samples.ours ?? [];
+    const theirs = figure.samples.ws ?? [];
+    const types = new Set(
+      [...ours, ...theirs].flatMap((s) =>
+        Object.keys(s.detail ?? {}).filter((key) => key.startsWith("objects:"))
+      ),
+    );
+    if (types.size === 0) continue;
+    const rows = [...types].map((key) => {
+      const count = (list: Sample[]) => {
+        const m = medianDetail(list, key);
+        return Number.isFinite(m) ? m : 0;
+      };
+      return { type: key.slice("objects:".length), ours: count(ours), theirs: count(theirs) };
+    }).filter((row) => row.ours >= 0.5 || row.theirs >= 0.5)
+      .sort((a, b) => b.ours - a.ours || b.theirs - a.theirs);
+    const heap = (list: Sample[]) => medianDetail(list, "heapPerConnection");
+    lines.push(
+      "",
+      `### ${
+        figure.title.replace(
+          /^RSS per idle connection/,
+          "What each idle connection leaves in the heap",
+        )
+      }` +
+        " (`bun:jsc` heapStats, objects by type, per connection, medians)",
+      "",
+      `The JavaScript heap per connection: ${formatNumber(heap(ours))} B for edgesocket, ` +
+        `${
+          formatNumber(heap(theirs))
+        } B for ${figure.baseline}. The object types that grew by at ` +
+        "least one per two connections on either side. JavaScriptCore counts a class's " +
+        "instances and plain objects alike as `Object`, a closure as `Function`, and a socket by " +
+        "its native wrapper (`ServerWebSocket`).",
+      "",
+      `| type | edgesocket | ${figure.baseline} |`,
+      "|---|--:|--:|",
+      ...rows.map((row) =>
+        `| \`${row.type}\` | ${formatNumber(row.ours)} | ${formatNumber(row.theirs)} |`
+      ),
+    );
+  }
+  return lines;
 }
 
 // A chart label in at most two lines of about `width` characters; the

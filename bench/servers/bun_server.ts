@@ -70,9 +70,17 @@ const server = side === "ours"
   });
 console.log(`listening ${server.port}`);
 
+// JavaScriptCore's own heap statistics (`bun:jsc`): the objects alive by
+// type, for what each idle connection leaves in the heap. Loaded at start,
+// not in the idle test's window.
+const jsc = await import("bun:" + "jsc") as {
+  heapStats(): { objectTypeCounts: Record<string, number> };
+};
+
 // The idle test's forced GC: collect, then print the memory, as the Node
-// servers do on SIGUSR2.
+// servers do on SIGUSR2, with the heap's objects by type.
 process.on("SIGUSR2", () => {
   (globalThis as unknown as { Bun: { gc(force: boolean): void } }).Bun.gc(true);
-  console.log(`memory ${JSON.stringify(process.memoryUsage())}`);
+  const objects = jsc.heapStats().objectTypeCounts;
+  console.log(`memory ${JSON.stringify({ ...process.memoryUsage(), objects })}`);
 });
