@@ -26,6 +26,11 @@ interface LiveSessions {
 }
 
 const registries = new WeakMap<SessionStore, LiveSessions>();
+
+// How long a hello waits for another process's copy to let its session go
+// (its last write to a shared store), and how often it looks.
+const HANDOVER_WAIT = 1_500;
+const HANDOVER_POLL = 10;
 let defaultSessions: MemorySessionStore | undefined;
 
 const encoder = new TextEncoder();
@@ -107,6 +112,28 @@ export class ResumeRoute implements ResumeHost, ResumeAcceptor {
     this.#live = live;
   }
 
+  // Waits, up to HANDOVER_WAIT ms, for the record of a copy that had a
+  // socket to say it has let go (its `expires` set, or another holder):
+  // resumed from the write before, the session would hand the client's
+  // unacknowledged messages to onMessage a second time. A process that died
+  // never writes again: the wait runs out and the record is taken as it is.
+  async #awaitRelease(
+    key: string,
+    record: ResumeSessionRecord,
+    transport: ResumeTransport,
+  ): Promise<ResumeSessionRecord | undefined> {
+    const deadline = Date.now() + HANDOVER_WAIT;
+    let latest: ResumeSessionRecord | undefined = record;
+    while (
+      latest && latest.expires === undefined && latest.holder === record.holder &&
+      Date.now() < deadline && !transport.closed
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, HANDOVER_POLL));
+      latest = await this.sessions.get(key);
+    }
+    return latest;
+  }
+
   /**
    * A socket for one upgrade: its handlers speak the protocol.
    *
@@ -156,6 +183,12 @@ export class ResumeRoute implements ResumeHost, ResumeAcceptor {
         }
       } else {
         record ??= await this.sessions.get(key);
+        if (this.sessions.shared && record?.holder !== undefined && record.expires === undefined) {
+          // The record says another copy has a socket: that process may be
+          // writing its last state (the dedupe window) as this hello comes.
+          record = await this.#awaitRelease(key, record, transport);
+          if (transport.closed) return;
+        }
         if (
           record && record.owner === owner && record.path === path &&
           (record.expires === undefined || record.expires > Date.now())
