@@ -141,12 +141,16 @@ for (const target of TARGETS) {
             sent.push(text);
             await sleep(PACE_MS);
           }
-          // Where a cut falls is the byte budget's draw: under load none may
-          // have landed inside a frame yet. Keep talking (bounded) until one has.
-          for (let i = NUMBERED + 1; proxy.cutsMidStream === 0 && i <= NUMBERED + 100; i++) {
-            const text = `n${i}`;
-            lin.say(text);
-            sent.push(text);
+          // Where a cut falls is the byte budget's draw: at this pace the
+          // timer (0.8–3 s) mostly cuts first, between frames, and under load
+          // none may have landed inside a frame yet. Keep talking (bounded),
+          // four messages at once, so that the bytes run out before the timer.
+          for (let burst = 0, i = NUMBERED; proxy.cutsMidStream === 0 && burst < 50; burst++) {
+            for (let k = 0; k < 4; k++) {
+              const text = `n${++i}`;
+              lin.say(text);
+              sent.push(text);
+            }
             await sleep(PACE_MS);
           }
           await typeMessage(page, "typed at the end");
