@@ -289,6 +289,7 @@ export class TopicHistory {
     // A gap: the offsets before the one that arrived are in the store (it
     // numbers them in order), on their way here through the backplane.
     sequence.filling = true;
+    const from = sequence.last;
     const fill = (page: HistoryPage | "gone") => {
       sequence.filling = false;
       if (this.#sequences.get(topic) !== sequence) return;
@@ -297,8 +298,14 @@ export class TopicHistory {
           if (offset > sequence.last && !waiting.has(offset)) waiting.set(offset, { data, origin });
         }
       }
-      if (!waiting.has(sequence.last + 1)) return this.#skip(topic, sequence);
-      this.#drain(topic, sequence);
+      // The gap is closed, or delivery moved on while the read was out (what
+      // it waited for came through the backplane meanwhile): drain, which
+      // reads again from where delivery now stands if a gap is left. Only a
+      // read from here that lacks the next offset gives the gap up.
+      if (waiting.has(sequence.last + 1) || sequence.last !== from) {
+        return this.#drain(topic, sequence);
+      }
+      this.#skip(topic, sequence);
     };
     try {
       const page = this.store.read(

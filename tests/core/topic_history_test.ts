@@ -215,3 +215,49 @@ Deno.test("PubSub with a shared history goes on past a gap the store cannot fill
   assert.deepEqual(sender.got, [], "a plain sender does not get its own");
   assert.deepEqual(onB.got.at(-1), [3, "three"]);
 });
+
+Deno.test("PubSub with a shared history: a gap the backplane closes while the store's read is out is read again from there, not given up", async () => {
+  const [planeA, planeB, control] = pairedBackplanes();
+  const store = sharedStore();
+  // B's first gap read is slow: what it waits for comes through the
+  // backplane meanwhile, and a new gap opens behind it.
+  const read = store.read.bind(store);
+  let slowReads = 1;
+  store.read = (topic, after, limit) => {
+    if (slowReads-- <= 0) return read(topic, after, limit);
+    // What the store holds now, answered 80 ms later.
+    const page = read(topic, after, limit);
+    return new Promise((resolve) => setTimeout(() => resolve(page as never), 80));
+  };
+  const a = new PubSub({ backplane: planeA });
+  const b = new PubSub({ backplane: planeB });
+  a.useHistory(store);
+  b.useHistory(store);
+  const onB = numbered(b);
+  b.subscribe(onB, "t");
+  await tick();
+  a.publish("t", "a1");
+  await tick();
+  control.held = true;
+  a.publish("t", "a2"); // held: B has a gap at 2 once its own 3 is numbered
+  await tick();
+  b.publish("t", "b3"); // B reads the store for 2, slowly
+  await tick();
+  control.held = false;
+  control.release(); // a2 arrives: B delivers 2 and 3 while the read is out
+  await tick();
+  control.held = true;
+  a.publish("t", "a4"); // held again: a new gap at 4
+  await tick();
+  b.publish("t", "b5");
+  await tick(120); // the slow read answers with 2 and 3, delivered already
+  assert.deepEqual(
+    onB.got,
+    [[1, "a1"], [2, "a2"], [3, "b3"], [4, "a4"], [5, "b5"]],
+    "4 read from the store, not skipped",
+  );
+  control.held = false;
+  control.release(); // a4 through the backplane too: not delivered twice
+  await tick();
+  assert.equal(onB.got.length, 5);
+});
