@@ -132,8 +132,7 @@ export class NodeWebSocket extends EventEmitter {
     data: string | ArrayBuffer | ArrayBufferView,
     options?: { compress?: boolean; binary?: boolean },
   ): void {
-    if (options) this.connection.send(data, options);
-    else this.connection.send(data);
+    this.connection.send(data, options);
   }
 
   /**

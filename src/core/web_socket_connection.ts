@@ -353,7 +353,11 @@ export class WebSocketConnection implements ProtocolHandler, SocketDriver {
     }
     if (this.#readyState !== 1) return;
     if (typeof compress === "object" && compress !== null) {
-      return this.sendAs(data, compress.binary, compress.compress);
+      // Only `binary` changes the frame's type; `compress` alone goes the usual way.
+      if (compress.binary !== undefined && !(data instanceof Blob)) {
+        return this.sendAs(data, compress.binary, compress.compress);
+      }
+      compress = compress.compress;
     }
     if (typeof data === "string") this.#protocol.sendText(data, compress);
     else if (data instanceof Blob) {
@@ -480,9 +484,12 @@ export class WebSocketConnection implements ProtocolHandler, SocketDriver {
     if (list) { for (const listener of list) this.callListener(listener, event); }
   }
 
-  /** `ws`'s send options: the frame's type as `binary` says, else as the data's. */
-  private sendAs(data: SendData, binary: boolean | undefined, compress: boolean | undefined): void {
-    if (binary === undefined || data instanceof Blob) return this.send(data, compress);
+  /** `ws`'s `binary` send option: the frame's type as it says, whatever the data's. */
+  private sendAs(
+    data: Exclude<SendData, Blob>,
+    binary: boolean,
+    compress: boolean | undefined,
+  ): void {
     if (binary) {
       const bytes = typeof data === "string" ? encoder.encode(data) : toBytes(data);
       return this.#protocol.sendBinary(bytes, compress);
