@@ -39,7 +39,10 @@ export interface RedisSessionStoreOptions {
   /**
    * How long a record with a socket connected is kept, in ms (default
    * 86,400,000: a day), so that a process killed with its sessions connected
-   * leaves nothing behind for ever. Every reconnect writes it again.
+   * leaves nothing behind for ever. Every write (each acknowledgement, each
+   * reconnect) renews it; a connected copy whose record expired so is
+   * dropped at its next write, and its client resumes fresh (`recovered:
+   * false`).
    */
   connectedTtl?: number;
 }
@@ -53,6 +56,11 @@ export interface RedisSessionStoreOptions {
  * never someone else's.
  *
  * `ws.data` must be JSON: it is restored from the record on another process.
+ *
+ * Sessions write through {@linkcode setIfHolder} and end through
+ * {@linkcode deleteIfHolder}: a process whose copy of a session another
+ * process took over (its socket was half-open) cannot put its stale
+ * dedupe window over the new holder's, nor delete the record.
  *
  * @example With the Redis backplane
  * ```ts ignore
@@ -129,9 +137,58 @@ export class RedisSessionStore implements SessionStore {
    *   cannot hold.
    */
   async set(key: string, record: ResumeSessionRecord): Promise<void> {
+    const { text, ttl } = this.#encode(record);
+    await this.#client.set(this.#prefix + key, text, { expiration: { type: "PX", value: ttl } });
+  }
+
+  /**
+   * Keeps a session only while the stored record is this copy's (its
+   * holder is `record.holder` or `previous`; no record matches only a new
+   * session's `previous` of `undefined`), checked and written by one Lua
+   * script on the key's node.
+   *
+   * @param key The SHA-256 of its token, hex.
+   * @param record The record.
+   * @param previous The holder the copy took the session over from.
+   * @returns Whether it was written.
+   * @throws {RangeError} As {@linkcode set}.
+   */
+  async setIfHolder(
+    key: string,
+    record: ResumeSessionRecord,
+    previous: string | undefined,
+  ): Promise<boolean> {
+    const { text, ttl } = this.#encode(record);
+    const written = await this.#client.eval(SET_IF_HOLDER, {
+      keys: [this.#prefix + key],
+      arguments: [text, String(ttl), record.holder ?? "", previous ?? ""],
+    });
+    return written === 1;
+  }
+
+  /**
+   * Forgets a session only if the stored record names `holder` or
+   * `previous`, in one Lua script.
+   *
+   * @param key The SHA-256 of its token, hex.
+   * @param holder The copy that ended it.
+   * @param previous The holder that copy took over from.
+   */
+  async deleteIfHolder(key: string, holder: string, previous: string | undefined): Promise<void> {
+    await this.#client.eval(DELETE_IF_HOLDER, {
+      keys: [this.#prefix + key],
+      arguments: [holder, previous ?? ""],
+    });
+  }
+
+  // The record's JSON, its holder first (the scripts read it from the
+  // start of the text, whatever ws.data holds), and its TTL.
+  #encode(record: ResumeSessionRecord): { text: string; ttl: number } {
     let text: string;
     try {
-      text = JSON.stringify(record);
+      text = JSON.stringify(
+        record.holder === undefined ? record : { holder: record.holder, ...record },
+      );
     } catch (error) {
       throw new RangeError(`Session record is not JSON (ws.data must be): ${error}`);
     }
@@ -144,14 +201,9 @@ export class RedisSessionStore implements SessionStore {
     const ttl = record.expires === undefined
       ? this.#connectedTtl
       : Math.max(1, Math.ceil(record.expires - Date.now() + this.#grace));
-    await this.#client.set(this.#prefix + key, text, { expiration: { type: "PX", value: ttl } });
+    return { text, ttl };
   }
 
-  /**
-   * Forgets a session.
-   *
-   * @param key The SHA-256 of its token, hex.
-   */
   async delete(key: string): Promise<void> {
     await this.#client.del(this.#prefix + key);
   }
@@ -162,6 +214,43 @@ export class RedisSessionStore implements SessionStore {
     await this.#client.close().catch(() => this.#client.destroy());
   }
 }
+
+// The stored record's holder: the first field of the JSON this store
+// writes (a record written without one, or not by this store, has none).
+const READ_HOLDER = `
+local function holder_of(text)
+  return string.match(text, '^{"holder":"([^"\\\\]*)"')
+end
+`;
+
+// KEYS[1] the record; ARGV[1] its JSON, ARGV[2] its TTL (ms), ARGV[3] its
+// holder, ARGV[4] the holder taken over from ("": a new session).
+const SET_IF_HOLDER = READ_HOLDER + `
+local stored = redis.call('GET', KEYS[1])
+if stored then
+  local holder = holder_of(stored)
+  if holder ~= ARGV[3] and not (ARGV[4] == '' and holder == nil) and holder ~= ARGV[4] then
+    return 0
+  end
+elseif ARGV[4] ~= '' then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`;
+
+// KEYS[1] the record; ARGV[1] the holder that ends it, ARGV[2] the one it
+// took over from ("": none).
+const DELETE_IF_HOLDER = READ_HOLDER + `
+local stored = redis.call('GET', KEYS[1])
+if not stored then return 0 end
+local holder = holder_of(stored)
+if holder == ARGV[1] or (ARGV[2] ~= '' and holder == ARGV[2]) then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`;
 
 function positive(value: number, name: string): number {
   if (!(value > 0) || !Number.isFinite(value)) {

@@ -98,6 +98,10 @@ const State = { Starting: 0, Live: 1, Parked: 2, Ended: 3 } as const;
 
 const PONG = encodeResumeFrame({ t: "pong" });
 
+function storeFailed(error: unknown): void {
+  console.error("Session store failed:", error);
+}
+
 // Calls `next` at once with a value, or when a promise resolves.
 function when<T>(value: T | Promise<T>, next: (value: T) => void, fail: (e: unknown) => void) {
   if (value instanceof Promise) value.then(next, fail);
@@ -132,6 +136,9 @@ export class ResumableSession implements SubscriptionOwner {
   readonly record: ResumeSessionRecord;
   /** This copy of the session, as the record's `holder` names it. */
   readonly holder: string = createRandomId(9);
+  // The holder the store named when this copy took the session over
+  // (undefined: a new session), until this copy's first write lands.
+  #takenFrom: string | undefined;
   readonly #host: ResumeHost;
   readonly #events: WebSocketEvents;
   readonly #subs = new Map<string, TopicSubscription>();
@@ -180,6 +187,7 @@ export class ResumableSession implements SubscriptionOwner {
       plainTopics: [],
     };
     this.#acked = this.record.lastClientId;
+    this.#takenFrom = init.record?.holder;
     // A record's token went out from the process that made it.
     this.#welcomed = init.record !== undefined;
     this.context = new ResumableContext(
@@ -525,12 +533,12 @@ export class ResumableSession implements SubscriptionOwner {
     const a = this.record.lastClientId;
     if (a <= this.#acked) return;
     const link = this.#link;
-    when(this.#host.sessions.set(this.key, this.record), () => {
+    this.#save(() => {
       this.#acked = Math.max(this.#acked, a);
       if (link && link === this.#link && this.#state === State.Live) {
         link.send(encodeResumeFrame({ t: "ack", a }));
       }
-    }, (error) => console.error("Session store failed:", error));
+    });
   }
 
   /**
@@ -584,9 +592,26 @@ export class ResumableSession implements SubscriptionOwner {
   }
 
   #persist(): void {
-    when(this.#host.sessions.set(this.key, this.record), () => {}, (error) => {
-      console.error("Session store failed:", error);
-    });
+    this.#save(() => {});
+  }
+
+  // Writes the record, then `next`. A shared store with `setIfHolder`
+  // writes only while it names this copy (or the one it took over from):
+  // a copy another process took the session from while this one's socket
+  // was half-open learns it here, and is dropped instead of writing its
+  // stale dedupe window over the new holder's.
+  #save(next: () => void): void {
+    const sessions = this.#host.sessions;
+    if (!sessions.setIfHolder) {
+      when(sessions.set(this.key, this.record), next, storeFailed);
+      return;
+    }
+    when(sessions.setIfHolder(this.key, this.record, this.#takenFrom), (written) => {
+      if (!written) return this.abandon();
+      // From now on only this copy's own record matches.
+      this.#takenFrom = this.holder;
+      next();
+    }, storeFailed);
   }
 
   // ---- the socket goes -------------------------------------------------------
@@ -749,7 +774,14 @@ export class ResumableSession implements SubscriptionOwner {
   end(code: number, reason: string, wasClean: boolean): void {
     if (this.#state === State.Ended) return;
     this.#teardown(code === 1005 || code === 1006 ? 1000 : code, reason);
-    when(this.#host.sessions.delete(this.key), () => {}, (e) => console.error(e));
+    const sessions = this.#host.sessions;
+    when(
+      sessions.deleteIfHolder
+        ? sessions.deleteIfHolder(this.key, this.holder, this.#takenFrom)
+        : sessions.delete(this.key),
+      () => {},
+      storeFailed,
+    );
     const onClose = this.#events.onClose;
     if (onClose) this.#run(onClose, createCloseEvent(code, reason, wasClean));
   }

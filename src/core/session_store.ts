@@ -84,4 +84,37 @@ export interface SessionStore {
    * @param key The SHA-256 of its token, hex.
    */
   delete(key: string): void | Promise<void>;
+  /**
+   * Keeps a session only if the stored record is still this copy's: it
+   * names `record.holder`, or `previous` (the holder this copy took the
+   * session over from; `undefined` for a new session, which also matches
+   * no record at all). Checked and written in one step, so a copy that
+   * lost the session to another process while its socket was half-open
+   * cannot write its stale dedupe window over the new holder's. A shared
+   * store should have it (the Redis store does); without it `set` is used.
+   *
+   * @param key The SHA-256 of its token, hex.
+   * @param record The record.
+   * @param previous The holder it took over from.
+   * @returns Whether it was written; `false` tells the copy it was replaced.
+   */
+  setIfHolder?(
+    key: string,
+    record: ResumeSessionRecord,
+    previous: string | undefined,
+  ): boolean | Promise<boolean>;
+  /**
+   * Forgets a session only if the stored record names `holder` or
+   * `previous`, in one step: a stale copy's end does not delete the
+   * session another process goes on with. Without it `delete` is used.
+   *
+   * @param key The SHA-256 of its token, hex.
+   * @param holder The copy that ended it.
+   * @param previous The holder that copy took over from.
+   */
+  deleteIfHolder?(
+    key: string,
+    holder: string,
+    previous: string | undefined,
+  ): void | Promise<unknown>;
 }

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { createCluster } from "@redis/client";
 import { PubSub } from "../../mod.ts";
-import { createRedisBackplane, type RedisBackplane } from "../../src/backplanes/redis.ts";
+import {
+  createRedisBackplane,
+  type RedisBackplane,
+  RedisSessionStore,
+} from "../../src/backplanes/redis.ts";
 import { freePort } from "../_util/server_process.ts";
 import { redisCli, startCluster, type TestCluster } from "./_redis_servers.ts";
 import { recordingSubscriber as subscriber, settle, until } from "./_topic_helpers.ts";
@@ -176,6 +180,50 @@ Deno.test({
     } finally {
       await Promise.all([plane.close(), other?.close()]);
       await cluster?.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "RedisSessionStore on a Cluster: conditional writes and deletes reach each key's own master",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const cluster = await startCluster();
+    const client = createCluster({ rootNodes: [{ url: cluster.urls[0] }] });
+    client.on("error", () => {});
+    await client.connect();
+    const store = new RedisSessionStore({ client });
+    try {
+      const keys = Array.from({ length: 12 }, (_, i) => `${i}`.padStart(64, "0"));
+      const owners = new Set(
+        await Promise.all(keys.map((key) => cluster.ownerOf(`edgesocket:session:${key}`))),
+      );
+      assert.equal(owners.size, 3, "the keys hash to all three masters");
+      const record = (holder: string, lastClientId: number) => ({
+        id: "id",
+        owner: "o",
+        path: "/ws",
+        data: null,
+        lastClientId,
+        topics: {},
+        plainTopics: [],
+        holder,
+      });
+      for (const key of keys) {
+        assert.equal(await store.setIfHolder(key, record("A", 1), undefined), true);
+        assert.equal(await store.setIfHolder(key, record("B", 2), "A"), true);
+        assert.equal(await store.setIfHolder(key, record("A", 1), "A"), false, "A's stale write");
+        await store.deleteIfHolder(key, "A", undefined);
+        assert.equal((await store.get(key))?.lastClientId, 2);
+        await store.deleteIfHolder(key, "B", "A");
+        assert.equal(await store.get(key), undefined);
+      }
+    } finally {
+      await store.close();
+      await client.close();
+      await cluster.stop();
     }
   },
 });

@@ -108,3 +108,65 @@ Deno.test({
       }
     }),
 });
+
+Deno.test({
+  name:
+    "RedisSessionStore.setIfHolder() writes only over its own copy's record or the one it took over; deleteIfHolder() the same; a holder inside ws.data fools neither",
+  ...options,
+  fn: () =>
+    withRedis(async (url, port) => {
+      const a = new RedisSessionStore({ url });
+      const b = new RedisSessionStore({ url });
+      try {
+        // A new session: no record, nothing taken over.
+        assert.equal(await a.setIfHolder(KEY, record({ holder: "A" }), undefined), true);
+        assert.equal(
+          await a.setIfHolder(KEY, record({ holder: "A", lastClientId: 8 }), undefined),
+          true,
+        );
+        // The stored JSON starts with the holder, and reads back as the record.
+        const stored = await redisCli(port, "get", `edgesocket:session:${KEY}`);
+        assert.ok(stored.startsWith('{"holder":"A",'), stored);
+        assert.deepEqual(await b.get(KEY), record({ holder: "A", lastClientId: 8 }));
+        // A second new session under the same key is refused (it is A's).
+        assert.equal(await b.setIfHolder(KEY, record({ holder: "X" }), undefined), false);
+        // B takes the session over from A, then writes on as its holder.
+        assert.equal(await b.setIfHolder(KEY, record({ holder: "B", lastClientId: 9 }), "A"), true);
+        assert.equal(
+          await b.setIfHolder(KEY, record({ holder: "B", lastClientId: 10 }), "B"),
+          true,
+        );
+        // A's copy, whose socket was half-open, writes its stale state: refused.
+        const stale = record({ holder: "A", lastClientId: 8, expires: Date.now() + 60_000 });
+        assert.equal(await a.setIfHolder(KEY, stale, "A"), false);
+        assert.equal(await a.setIfHolder(KEY, stale, undefined), false);
+        await a.deleteIfHolder(KEY, "A", undefined);
+        assert.deepEqual(await a.get(KEY), record({ holder: "B", lastClientId: 10 }));
+        // ws.data naming A as a holder (any JSON the app keeps) changes nothing.
+        const sly = record({ holder: "B", lastClientId: 11, data: { holder: "A" } });
+        assert.equal(await b.setIfHolder(KEY, sly, "B"), true);
+        assert.equal(await a.setIfHolder(KEY, stale, "A"), false);
+        await a.deleteIfHolder(KEY, "A", "A");
+        assert.equal((await a.get(KEY))?.lastClientId, 11);
+        // B ends it; then nobody's write brings it back but a new session's.
+        await b.deleteIfHolder(KEY, "B", "A");
+        assert.equal(await a.get(KEY), undefined);
+        assert.equal(await b.setIfHolder(KEY, record({ holder: "B" }), "B"), false);
+        assert.equal(await a.setIfHolder(KEY, stale, "A"), false);
+        assert.equal(await a.get(KEY), undefined);
+        // The expiry is set as set()'s is.
+        assert.equal(
+          await a.setIfHolder(KEY, record({ holder: "C", expires: Date.now() + 200 }), undefined),
+          true,
+        );
+        const ttl = Number(await redisCli(port, "pttl", `edgesocket:session:${KEY}`));
+        assert.ok(ttl > 60_000 && ttl <= 60_200, `${ttl}`);
+        await assert.rejects(
+          () => a.setIfHolder(KEY, record({ holder: "C", data: 1n }), "C"),
+          RangeError,
+        );
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    }),
+});

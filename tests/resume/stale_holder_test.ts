@@ -1,0 +1,92 @@
+/**
+ * A copy of a session that lost it while its socket was half-open: the
+ * client gave up on that socket and resumed on another process, which took
+ * the session over once its handover wait ran out. When the old socket
+ * finally goes, the old copy must not write its stale dedupe window over
+ * the new holder's record, nor end the session there: two apps in one
+ * process, each with its own client of one real redis-server.
+ */
+import assert from "node:assert/strict";
+import { Hono } from "hono";
+import { upgradeWebSocket } from "../../mod.ts";
+import { RedisSessionStore } from "../../src/backplanes/redis.ts";
+import { startRedis } from "../_util/redis.ts";
+import { eventually, hello } from "./_raw_client.ts";
+
+function createApp(sessions: RedisSessionStore, got: string[], closes: number[]): Hono {
+  return new Hono().get(
+    "/ws",
+    upgradeWebSocket(() => ({
+      onMessage: (event) => void got.push(String(event.data)),
+      onClose: (event) => void closes.push(event.code),
+    }), { resume: { sessions, retention: 10_000, expiryTimer: false } }),
+  );
+}
+
+Deno.test({
+  name:
+    "a copy that lost its session while half-open neither overwrites the new holder's record nor ends it: no message handed over twice",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const redis = await startRedis();
+    const url = `redis://127.0.0.1:${redis.port}`;
+    const storeA = new RedisSessionStore({ url });
+    const storeB = new RedisSessionStore({ url });
+    try {
+      const gotA: string[] = [];
+      const gotB: string[] = [];
+      const closesA: number[] = [];
+      const closesB: number[] = [];
+      const appA = createApp(storeA, gotA, closesA);
+      const appB = createApp(storeB, gotB, closesB);
+
+      const first = await hello(appA, "/ws");
+      const token = first.welcome.s as string;
+      for (let i = 1; i <= 3; i++) first.client.send({ t: "m", i, d: `m${i}` });
+      assert.deepEqual((await first.client.until("ack")).at(-1), { t: "ack", a: 3 });
+
+      // The client gives up on that socket, which stays open on A (half
+      // open), and resumes on B: B waits for A to let go, then takes over.
+      const second = await hello(appB, "/ws", { token });
+      assert.equal(second.welcome.recovered, true);
+      assert.equal(second.welcome.a, 3);
+      second.client.send({ t: "m", i: 4, d: "m4" });
+      assert.deepEqual((await second.client.until("ack")).at(-1), { t: "ack", a: 4 });
+
+      // A's socket goes at last: its copy parks and writes, and is refused.
+      first.client.ws.close(4001, "gone");
+      await first.client.ws.closed;
+      await new Promise((resolve) => setTimeout(resolve, 300)); // for A's write to land
+      const record = await storeB.get(await sha256Hex(token));
+      assert.equal(record?.lastClientId, 4, "the record is still B's");
+      assert.equal(record?.expires, undefined, "B still has a socket");
+
+      // The client is cut from B and comes back on A: it resumes from B's
+      // record, so m4 is not handed over a second time.
+      second.client.ws.close(4001, "cut");
+      await second.client.ws.closed;
+      const third = await hello(appA, "/ws", { token });
+      assert.equal(third.welcome.recovered, true);
+      assert.equal(third.welcome.a, 4, "the welcome acknowledges what B handed over");
+      third.client.send({ t: "m", i: 4, d: "m4" });
+      third.client.send({ t: "m", i: 5, d: "m5" });
+      assert.deepEqual((await third.client.until("ack")).at(-1), { t: "ack", a: 5 });
+      assert.deepEqual(gotA, ["m1", "m2", "m3", "m5"]);
+      assert.deepEqual(gotB, ["m4"]);
+      assert.deepEqual(closesA, [], "A's stale copy was dropped, not ended");
+      third.client.ws.close(1000);
+      await third.client.ws.closed;
+      await eventually(() => closesA.length === 1, "onClose on A");
+      assert.equal(await storeA.get(await sha256Hex(token)), undefined);
+    } finally {
+      await Promise.all([storeA.close(), storeB.close()]);
+      await redis.stop();
+    }
+  },
+});
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
