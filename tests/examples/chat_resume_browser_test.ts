@@ -144,13 +144,14 @@ for (const target of TARGETS) {
           // Where a cut falls is the byte budget's draw: at this pace the
           // timer (0.8–3 s) mostly cuts first, between frames, and under load
           // none may have landed inside a frame yet. Keep talking (bounded),
-          // four messages at once, so that the bytes run out before the timer.
-          for (let burst = 0, i = NUMBERED; proxy.cutsMidStream === 0 && burst < 50; burst++) {
-            for (let k = 0; k < 4; k++) {
-              const text = `n${++i}`;
-              lin.say(text);
-              sent.push(text);
-            }
+          // at the same pace (the room allows 20 messages in 10 s: faster,
+          // lin's messages would be refused) but in long messages, whose
+          // frames fill nearly all of the byte budget, so that it runs out
+          // inside one.
+          for (let extra = 0, i = NUMBERED; proxy.cutsMidStream === 0 && extra < 60; extra++) {
+            const text = `n${++i} ${"x".repeat(1500)}`;
+            lin.say(text);
+            sent.push(text);
             await sleep(PACE_MS);
           }
           await typeMessage(page, "typed at the end");
@@ -160,7 +161,15 @@ for (const target of TARGETS) {
           proxy.refuse(false);
           // Patient: CI runs this beside the soak's 1,000 connections, and
           // workerd and Chromium then share two cores with it.
-          await waitForMessages(page, "lin", sent.length, 150_000);
+          await waitForMessages(page, "lin", sent.length, 150_000).catch((error) => {
+            // Say why: a refused message of lin's never comes.
+            const refused = lin.events.filter((e) => e.type === "error");
+            throw new Error(
+              `${error.message}; lin's refused: ${
+                JSON.stringify(refused)
+              }; ${proxy.cuts} cuts (${proxy.cutsMidStream} mid-stream)`,
+            );
+          });
           await waitForMessages(page, "ada", typed.length, 60_000);
           await waitForState(page, "live");
           await lin.until(
