@@ -258,7 +258,21 @@ export class ResumableSession implements SubscriptionOwner {
     for (const topic of [...this.record.plainTopics, ...Object.keys(this.record.topics)]) {
       this.subscribe(topic);
     }
-    this.#settle();
+    // The welcome waits for this copy's claim on the record: were another
+    // process to restore the session at the same time, only one copy
+    // welcomes the client (the other's socket closes 1013, and the client
+    // comes back to the winner's record).
+    const generation = this.#generation;
+    this.#pending++;
+    this.#save(() => {
+      if (generation !== this.#generation) return;
+      this.#pending--;
+      this.#settle();
+    }, (error) => {
+      storeFailed(error);
+      // Unclaimed, the copy cannot welcome: the client retries soon.
+      if (this.#state !== State.Ended) this.#teardown(1013, "Retry: the session store failed");
+    });
   }
 
   /**
@@ -600,18 +614,18 @@ export class ResumableSession implements SubscriptionOwner {
   // a copy another process took the session from while this one's socket
   // was half-open learns it here, and is dropped instead of writing its
   // stale dedupe window over the new holder's.
-  #save(next: () => void): void {
+  #save(next: () => void, fail: (error: unknown) => void = storeFailed): void {
     const sessions = this.#host.sessions;
     if (!sessions.setIfHolder) {
-      when(sessions.set(this.key, this.record), next, storeFailed);
+      when(sessions.set(this.key, this.record), next, fail);
       return;
     }
     when(sessions.setIfHolder(this.key, this.record, this.#takenFrom), (written) => {
-      if (!written) return this.abandon();
+      if (!written) return this.#lost();
       // From now on only this copy's own record matches.
       this.#takenFrom = this.holder;
       next();
-    }, storeFailed);
+    }, fail);
   }
 
   // ---- the socket goes -------------------------------------------------------
@@ -731,6 +745,16 @@ export class ResumableSession implements SubscriptionOwner {
   abandon(): void {
     if (this.#state === State.Ended) return;
     this.#teardown(ResumeCloseCode.SessionReplaced, "Session resumed on another process");
+  }
+
+  // A write was refused: another copy holds the session now, or it ended.
+  // A copy whose claim never landed closes its socket 1013, which the
+  // client retries (it may be the client's only connection, racing
+  // another process's restore); one that held the session is abandoned.
+  #lost(): void {
+    if (this.#state === State.Ended) return;
+    if (this.#takenFrom === this.holder) return this.abandon();
+    this.#teardown(1013, "Retry: the session moved meanwhile");
   }
 
   // What ending and abandoning share: no timers, no socket, no topics.

@@ -3,15 +3,17 @@
  * client gave up on that socket and resumed on another process, which took
  * the session over once its handover wait ran out. When the old socket
  * finally goes, the old copy must not write its stale dedupe window over
- * the new holder's record, nor end the session there: two apps in one
- * process, each with its own client of one real redis-server.
+ * the new holder's record, nor end the session there. And two processes
+ * that restore one session at once: only the one whose claim on the record
+ * lands welcomes the client. Apps in one process, each with its own client
+ * of one real redis-server.
  */
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { upgradeWebSocket } from "../../mod.ts";
 import { RedisSessionStore } from "../../src/backplanes/redis.ts";
 import { startRedis } from "../_util/redis.ts";
-import { eventually, hello } from "./_raw_client.ts";
+import { eventually, hello, openRaw } from "./_raw_client.ts";
 
 function createApp(sessions: RedisSessionStore, got: string[], closes: number[]): Hono {
   return new Hono().get(
@@ -81,6 +83,49 @@ Deno.test({
       assert.equal(await storeA.get(await sha256Hex(token)), undefined);
     } finally {
       await Promise.all([storeA.close(), storeB.close()]);
+      await redis.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "two processes restoring one session at once: one welcomes the client, the other closes 1013 before any welcome",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const redis = await startRedis();
+    const url = `redis://127.0.0.1:${redis.port}`;
+    const stores = [0, 1, 2].map(() => new RedisSessionStore({ url }));
+    try {
+      const got: string[][] = [[], [], []];
+      const apps = stores.map((store, i) => createApp(store, got[i], []));
+      const first = await hello(apps[0], "/ws");
+      const token = first.welcome.s as string;
+      first.client.send({ t: "m", i: 1, d: "m1" });
+      assert.deepEqual((await first.client.until("ack")).at(-1), { t: "ack", a: 1 });
+      // The first socket stays open (half open); the client's token is
+      // sent to two other processes at once (a hello it gave up on, then
+      // another): both wait for the first copy, then both restore.
+      const racers = await Promise.all([openRaw(apps[1], "/ws"), openRaw(apps[2], "/ws")]);
+      for (const racer of racers) racer.send({ t: "hello", v: 1, s: token, p: {} });
+      const outcomes = await Promise.all(racers.map((racer) =>
+        Promise.race([
+          racer.next(10_000).then((frame) => `frame ${frame.t}`),
+          racer.ws.closed.then((closed) => `closed ${closed.code}`),
+        ])
+      ));
+      assert.deepEqual([...outcomes].sort(), ["closed 1013", "frame welcome"]);
+      const live = racers[outcomes.indexOf("frame welcome")];
+      live.send({ t: "m", i: 1, d: "m1" });
+      live.send({ t: "m", i: 2, d: "m2" });
+      assert.deepEqual((await live.until("ack")).at(-1), { t: "ack", a: 2 });
+      assert.deepEqual(got.flat(), ["m1", "m2"]);
+      live.ws.close(1000);
+      first.client.ws.close(1000);
+      await Promise.all([live.ws.closed, first.client.ws.closed]);
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
       await redis.stop();
     }
   },
