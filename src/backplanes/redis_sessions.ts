@@ -204,6 +204,11 @@ export class RedisSessionStore implements SessionStore {
     return { text, ttl };
   }
 
+  /**
+   * Forgets a session.
+   *
+   * @param key The SHA-256 of its token, hex.
+   */
   async delete(key: string): Promise<void> {
     await this.#client.del(this.#prefix + key);
   }
