@@ -75,6 +75,11 @@ Deno.test("createNodeWebSocket(): wss.clients, wss.on('connection'), baseUrl and
     // A `connection` listener that throws is logged; the socket opens.
     const odd = await openWs(port, "/chat?bad-listener");
     assert.equal((await odd.next()).data, "clients 2 self true");
+    // The log comes through the server's stderr pipe, which can lag the
+    // socket's first message: read it until it is there (bounded).
+    for (let i = 0; i < 200 && !/listener bug/.test(server.output()); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
     assert.match(server.output(), /listener bug/);
     odd.ws.close(1000);
     await odd.closed;
