@@ -186,8 +186,18 @@ export class ResumeRoute implements ResumeHost, ResumeAcceptor {
         if (this.sessions.shared && record?.holder !== undefined && record.expires === undefined) {
           // The record says another copy has a socket: that process may be
           // writing its last state (the dedupe window) as this hello comes.
+          const waitedFor = record.holder;
           record = await this.#awaitRelease(key, record, transport);
           if (transport.closed) return;
+          // Another copy took the session over while this hello waited (a
+          // hello the client gave up on, on another process): it has a
+          // socket now. Retry, rather than race it to the client.
+          if (
+            record?.expires === undefined && record?.holder !== undefined &&
+            record.holder !== waitedFor
+          ) {
+            return transport.close(1013, "Retry");
+          }
         }
         if (
           record && record.owner === owner && record.path === path &&
