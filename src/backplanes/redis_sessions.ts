@@ -159,6 +159,8 @@ export class RedisSessionStore implements SessionStore {
     previous: string | undefined,
   ): Promise<boolean> {
     const { text, ttl } = this.#encode(record);
+    // EVAL, not EVALSHA with a fallback: a NOSCRIPT retry would go out
+    // after writes sent later, and one copy's writes must land in order.
     const written = await this.#client.eval(SET_IF_HOLDER, {
       keys: [this.#prefix + key],
       arguments: [text, String(ttl), record.holder ?? "", previous ?? ""],

@@ -116,5 +116,5 @@ export interface SessionStore {
     key: string,
     holder: string,
     previous: string | undefined,
-  ): void | Promise<unknown>;
+  ): void | Promise<void>;
 }

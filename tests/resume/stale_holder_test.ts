@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { upgradeWebSocket } from "../../mod.ts";
 import { RedisSessionStore } from "../../src/backplanes/redis.ts";
+import { hashToken } from "../../src/core/resume_route.ts";
 import { startRedis } from "../_util/redis.ts";
 import { eventually, hello, openRaw } from "./_raw_client.ts";
 
@@ -25,17 +26,30 @@ function createApp(sessions: RedisSessionStore, got: string[], closes: number[])
   );
 }
 
+// One real redis-server and a store (its own client, as another process
+// has) per app, for the length of a test.
+async function withStores(
+  count: number,
+  fn: (stores: RedisSessionStore[]) => Promise<void>,
+): Promise<void> {
+  const redis = await startRedis();
+  const url = `redis://127.0.0.1:${redis.port}`;
+  const stores = Array.from({ length: count }, () => new RedisSessionStore({ url }));
+  try {
+    await fn(stores);
+  } finally {
+    await Promise.all(stores.map((store) => store.close()));
+    await redis.stop();
+  }
+}
+
 Deno.test({
   name:
     "a copy that lost its session while half-open neither overwrites the new holder's record nor ends it: no message handed over twice",
   sanitizeOps: false,
   sanitizeResources: false,
-  fn: async () => {
-    const redis = await startRedis();
-    const url = `redis://127.0.0.1:${redis.port}`;
-    const storeA = new RedisSessionStore({ url });
-    const storeB = new RedisSessionStore({ url });
-    try {
+  fn: () =>
+    withStores(2, async ([storeA, storeB]) => {
       const gotA: string[] = [];
       const gotB: string[] = [];
       const closesA: number[] = [];
@@ -60,7 +74,7 @@ Deno.test({
       first.client.ws.close(4001, "gone");
       await first.client.ws.closed;
       await new Promise((resolve) => setTimeout(resolve, 300)); // for A's write to land
-      const record = await storeB.get(await sha256Hex(token));
+      const record = await storeB.get(await hashToken(token));
       assert.equal(record?.lastClientId, 4, "the record is still B's");
       assert.equal(record?.expires, undefined, "B still has a socket");
 
@@ -80,12 +94,8 @@ Deno.test({
       third.client.ws.close(1000);
       await third.client.ws.closed;
       await eventually(() => closesA.length === 1, "onClose on A");
-      assert.equal(await storeA.get(await sha256Hex(token)), undefined);
-    } finally {
-      await Promise.all([storeA.close(), storeB.close()]);
-      await redis.stop();
-    }
-  },
+      assert.equal(await storeA.get(await hashToken(token)), undefined);
+    }),
 });
 
 Deno.test({
@@ -93,11 +103,8 @@ Deno.test({
     "two processes restoring one session at once: one welcomes the client, the other closes 1013 before any welcome",
   sanitizeOps: false,
   sanitizeResources: false,
-  fn: async () => {
-    const redis = await startRedis();
-    const url = `redis://127.0.0.1:${redis.port}`;
-    const stores = [0, 1, 2].map(() => new RedisSessionStore({ url }));
-    try {
+  fn: () =>
+    withStores(3, async (stores) => {
       const got: string[][] = [[], [], []];
       const apps = stores.map((store, i) => createApp(store, got[i], []));
       const first = await hello(apps[0], "/ws");
@@ -124,14 +131,5 @@ Deno.test({
       live.ws.close(1000);
       first.client.ws.close(1000);
       await Promise.all([live.ws.closed, first.client.ws.closed]);
-    } finally {
-      await Promise.all(stores.map((store) => store.close()));
-      await redis.stop();
-    }
-  },
+    }),
 });
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
