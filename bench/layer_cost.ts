@@ -94,13 +94,35 @@ export function createLayerCostFigures(idleConnections = 10_000): Figure[] {
     informational: true,
     sides: { ours: "edgesocket on Bun", ws: "bare Bun, ArrayBuffer messages" },
   };
+  // The same app through Hono's own Bun helper (`hono/bun`): what the
+  // contract of Hono's helpers costs a Hono app on Bun without edgesocket,
+  // a handlers object and its closures made by `createEvents(c)` for each
+  // upgrade among it. At most that much is the target.
+  const honoSides = { ours: "edgesocket on Bun", ws: "Hono's own Bun helper" };
+  const honoBaseline = "the same app through Hono's own `upgradeWebSocket` from `hono/bun`";
+  const viaHono: Figure = {
+    ...figure("bun", "Bun", honoBaseline),
+    id: "layer-bun-hono",
+    target: 1,
+    informational: true,
+    sides: honoSides,
+  };
+  const idleViaHono = idleFigures("bun", "Bun", honoBaseline, idleConnections).map((f) => ({
+    ...f,
+    id: `${f.id}-hono`,
+    target: 1,
+    informational: true,
+    sides: honoSides,
+  }));
   return [
     ...runtimes.map(([runtime, name, baseline]) => figure(runtime, name, baseline)),
     sameType,
+    viaHono,
     ...server.map(([runtime, name, baseline]) => handshakeFigure(runtime, name, baseline)),
     ...server.flatMap(([runtime, name, baseline]) =>
       idleFigures(runtime, name, baseline, idleConnections)
     ),
+    ...idleViaHono,
     ...runtimes.map(([runtime, name, baseline]) => cpu(runtime, name, baseline)),
   ];
 }
@@ -203,7 +225,7 @@ const bench :Workerd.Worker = (
 
 async function serverSpec(
   runtime: LayerRuntime,
-  side: "ours" | "raw" | "raw-arraybuffer",
+  side: "ours" | "raw" | "raw-arraybuffer" | "hono",
   dir: string,
 ): Promise<ServerSpec> {
   if (runtime === "deno") {
@@ -254,11 +276,12 @@ function describeBunEcho(
 ): void {
   const { passes, warmup, seconds } = windows;
   const schedule = `${rounds} rounds × ${passes} passes (${rounds * passes} windows per side): ` +
-    "in each round the three Bun servers (edgesocket, bare, bare with ArrayBuffer messages) " +
+    "in each round the four Bun servers (edgesocket, bare, bare with ArrayBuffer messages, " +
+    "Hono's own helper) " +
     "start together and stay up, idle but for the one under load, and each pass gives each " +
     "one window, in an order turned every pass and round; window i of edgesocket pairs with " +
     "window i of the baseline";
-  for (const id of ["layer-bun", "layer-bun-arraybuffer", "layer-bun-cpu"]) {
+  for (const id of ["layer-bun", "layer-bun-arraybuffer", "layer-bun-hono", "layer-bun-cpu"]) {
     const figure = figures.find((f) => f.id === id);
     if (!figure) continue;
     figure.paired = true;
@@ -276,15 +299,16 @@ function describeBunEcho(
   }
 }
 
-// Bun's echo, one round: edgesocket, bare Bun and bare Bun with ArrayBuffer
-// messages up together, their short windows interleaved and paired.
+// Bun's echo, one round: edgesocket, bare Bun, bare Bun with ArrayBuffer
+// messages and Hono's own helper up together, their short windows
+// interleaved and paired.
 async function measureBunEcho(
   context: GroupContext,
   byId: Map<string, Figure>,
   dir: string,
   round: number,
 ): Promise<void> {
-  const sides = ["ours", "raw", "raw-arraybuffer"] as const;
+  const sides = ["ours", "raw", "raw-arraybuffer", "hono"] as const;
   const order = round % 2 ? [...sides] : [...sides].reverse();
   const specs = [];
   for (const side of order) specs.push(await serverSpec("bun", side, dir));
@@ -297,16 +321,22 @@ async function measureBunEcho(
     windows,
   );
   const of = (side: typeof sides[number]) => taken[order.indexOf(side)];
-  const [echo, cpu, sameType] = ["layer-bun", "layer-bun-cpu", "layer-bun-arraybuffer"]
-    .map((id) => byId.get(id) as Figure);
+  const [echo, cpu, sameType, viaHono] = [
+    "layer-bun",
+    "layer-bun-cpu",
+    "layer-bun-arraybuffer",
+    "layer-bun-hono",
+  ].map((id) => byId.get(id) as Figure);
   for (let i = 0; i < windows.passes; i++) {
-    const [ours, raw, rawArrayBuffer] = sides.map((side) => of(side)[i]);
+    const [ours, raw, rawArrayBuffer, hono] = sides.map((side) => of(side)[i]);
     recordSample(context, echo, "ours", ours);
     recordSample(context, echo, "ws", raw);
     recordSample(context, cpu, "ours", cpuSample(ours));
     recordSample(context, cpu, "ws", cpuSample(raw));
     recordSample(context, sameType, "ours", ours);
     recordSample(context, sameType, "ws", rawArrayBuffer);
+    recordSample(context, viaHono, "ours", ours);
+    recordSample(context, viaHono, "ws", hono);
   }
 }
 
@@ -376,6 +406,21 @@ export async function runLayerCost(
           if (collected) {
             recordSample(context, byId.get(`${figure.id}-idle-gc`) as Figure, as, collected);
           }
+        }
+        if (runtime !== "bun") continue;
+        // Hono's own helper on the same rounds, beside edgesocket's idle
+        // samples just taken (the baseline differs, the ours side is shared).
+        const hono = await measure.idleServer(
+          await serverSpec(runtime, "hono", dir),
+          config.idleConnections,
+          true,
+        );
+        for (const [id, taken] of [["idle", hono.shown], ["idle-gc", hono.collected]] as const) {
+          const mine = byId.get(`layer-bun-${id}`)?.samples.ours?.at(-1);
+          const viaHono = byId.get(`layer-bun-${id}-hono`) as Figure;
+          if (!mine || !taken) continue;
+          (viaHono.samples.ours ??= []).push(mine);
+          recordSample(context, viaHono, "ws", taken);
         }
       }
     }

@@ -8,9 +8,13 @@
  * `listening <port>`. `raw-arraybuffer` is `raw` with `ws.binaryType =
  * "arraybuffer"`: binary messages reach its handler as the ArrayBuffers that
  * edgesocket's handlers get (WHATWG's and Hono's default), where Bun's own
- * default hands over a Buffer.
+ * default hands over a Buffer. `hono` serves the same routes through Hono's
+ * own Bun helper (`upgradeWebSocket` and `websocket` from `hono/bun`): what a
+ * Hono app costs on Bun without edgesocket.
  */
 import process from "node:process";
+import { Hono } from "hono";
+import { upgradeWebSocket as honoUpgradeWebSocket, websocket as honoWebSocket } from "hono/bun";
 import { websocket } from "../../src/adapters/bun.ts";
 import { createBenchApp, TOPIC } from "./bench_app.ts";
 
@@ -36,8 +40,8 @@ declare const Bun: {
 };
 
 const side = process.argv[2];
-if (side !== "ours" && side !== "raw" && side !== "raw-arraybuffer") {
-  console.error("usage: bun run bench/servers/bun_server.ts ours|raw|raw-arraybuffer");
+if (!["ours", "raw", "raw-arraybuffer", "hono"].includes(side)) {
+  console.error("usage: bun run bench/servers/bun_server.ts ours|raw|raw-arraybuffer|hono");
   process.exit(2);
 }
 
@@ -60,8 +64,46 @@ function fetchBare(request: Request, server: BareServer): Response | undefined {
   return new Response("Expected a WebSocket upgrade\n", { status: 426 });
 }
 
+// The bench app's routes through Hono's own Bun helper. Its `ws.raw` is
+// Bun's socket: topics are Bun's native ones, as in the bare server.
+function createHonoApp(): Hono {
+  const app = new Hono();
+  app.get(
+    "/echo",
+    honoUpgradeWebSocket(() => ({
+      onMessage(event, ws) {
+        ws.send(event.data as string | ArrayBuffer);
+      },
+    })),
+  );
+  app.get(
+    "/fanout",
+    honoUpgradeWebSocket(() => ({
+      onOpen(_event, ws) {
+        (ws.raw as BareSocket).subscribe(TOPIC);
+      },
+    })),
+  );
+  app.get(
+    "/publish",
+    honoUpgradeWebSocket(() => ({
+      onMessage(event, ws) {
+        (ws.raw as BareSocket).publish(TOPIC, event.data as string | ArrayBuffer);
+      },
+    })),
+  );
+  return app;
+}
+
 const server = side === "ours"
   ? Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: createBenchApp().fetch, websocket })
+  : side === "hono"
+  ? Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: createHonoApp().fetch,
+    websocket: honoWebSocket,
+  })
   : Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
