@@ -7,7 +7,9 @@
  *   through `Deno.upgradeWebSocket`) against `raw` (`Deno.serve` +
  *   `Deno.upgradeWebSocket` echo, no Hono);
  * - Bun: bench/servers/bun_server.ts, `ours` (the Bun adapter) against `raw`
- *   (`Bun.serve` with `server.upgrade()` and a `websocket.message` echo);
+ *   (`Bun.serve` with `server.upgrade()` and a `websocket.message` echo),
+ *   and, as extra rows for echo and idle memory, against `hono` (the same
+ *   routes through Hono's own `hono/bun` helper);
  * - workerd: bench/servers/worker_server.ts bundled, `ours` (the Workers
  *   adapter) against `raw` (a bare `WebSocketPair` echo Worker).
  *
