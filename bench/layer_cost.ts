@@ -9,7 +9,9 @@
  * - Bun: bench/servers/bun_server.ts, `ours` (the Bun adapter) against `raw`
  *   (`Bun.serve` with `server.upgrade()` and a `websocket.message` echo),
  *   and, as extra rows for echo and idle memory, against `hono` (the same
- *   routes through Hono's own `hono/bun` helper);
+ *   routes through Hono's own `hono/bun` helper) and, for idle memory,
+ *   against `hono-contract` (Hono's routing and the handlers its contract
+ *   makes per upgrade, with no layer);
  * - workerd: bench/servers/worker_server.ts bundled, `ours` (the Workers
  *   adapter) against `raw` (a bare `WebSocketPair` echo Worker).
  *
@@ -116,6 +118,19 @@ export function createLayerCostFigures(idleConnections = 10_000): Figure[] {
     informational: true,
     sides: honoSides,
   }));
+  // Hono's contract alone, under any layer: Hono's routing, the native
+  // upgrade, and the handlers object `createEvents(c)` returns kept per
+  // socket. What edgesocket's own objects cost on top of it.
+  const contractBaseline = "a Hono route that upgrades natively and keeps only the handlers " +
+    "`createEvents(c)` returns (Hono's contract, no layer)";
+  const idleOverContract = idleFigures("bun", "Bun", contractBaseline, idleConnections).map((
+    f,
+  ) => ({
+    ...f,
+    id: `${f.id}-contract`,
+    informational: true,
+    sides: { ours: "edgesocket on Bun", ws: "Hono's contract alone" },
+  }));
   return [
     ...runtimes.map(([runtime, name, baseline]) => figure(runtime, name, baseline)),
     sameType,
@@ -125,6 +140,7 @@ export function createLayerCostFigures(idleConnections = 10_000): Figure[] {
       idleFigures(runtime, name, baseline, idleConnections)
     ),
     ...idleViaHono,
+    ...idleOverContract,
     ...runtimes.map(([runtime, name, baseline]) => cpu(runtime, name, baseline)),
   ];
 }
@@ -227,7 +243,7 @@ const bench :Workerd.Worker = (
 
 async function serverSpec(
   runtime: LayerRuntime,
-  side: "ours" | "raw" | "raw-arraybuffer" | "hono",
+  side: "ours" | "raw" | "raw-arraybuffer" | "hono" | "hono-contract",
   dir: string,
 ): Promise<ServerSpec> {
   if (runtime === "deno") {
@@ -410,19 +426,24 @@ export async function runLayerCost(
           }
         }
         if (runtime !== "bun") continue;
-        // Hono's own helper on the same rounds, beside edgesocket's idle
-        // samples just taken (the baseline differs, the ours side is shared).
-        const hono = await measure.idleServer(
-          await serverSpec(runtime, "hono", dir),
-          config.idleConnections,
-          true,
-        );
-        for (const [id, taken] of [["idle", hono.shown], ["idle-gc", hono.collected]] as const) {
-          const mine = byId.get(`layer-bun-${id}`)?.samples.ours?.at(-1);
-          const viaHono = byId.get(`layer-bun-${id}-hono`) as Figure;
-          if (!mine || !taken) continue;
-          (viaHono.samples.ours ??= []).push(mine);
-          recordSample(context, viaHono, "ws", taken);
+        // Hono's own helper and Hono's contract alone on the same rounds,
+        // beside edgesocket's idle samples just taken (the baseline
+        // differs, the ours side is shared).
+        for (const [side, suffix] of [["hono", "hono"], ["hono-contract", "contract"]] as const) {
+          const other = await measure.idleServer(
+            await serverSpec(runtime, side, dir),
+            config.idleConnections,
+            true,
+          );
+          for (
+            const [id, taken] of [["idle", other.shown], ["idle-gc", other.collected]] as const
+          ) {
+            const mine = byId.get(`layer-bun-${id}`)?.samples.ours?.at(-1);
+            const against = byId.get(`layer-bun-${id}-${suffix}`) as Figure;
+            if (!mine || !taken) continue;
+            (against.samples.ours ??= []).push(mine);
+            recordSample(context, against, "ws", taken);
+          }
         }
       }
     }

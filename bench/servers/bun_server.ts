@@ -10,7 +10,10 @@
  * edgesocket's handlers get (WHATWG's and Hono's default), where Bun's own
  * default hands over a Buffer. `hono` serves the same routes through Hono's
  * own Bun helper (`upgradeWebSocket` and `websocket` from `hono/bun`): what a
- * Hono app costs on Bun without edgesocket.
+ * Hono app costs on Bun without edgesocket. `hono-contract` is the least a
+ * layer under Hono's contract can keep: Hono's routing, `server.upgrade()`,
+ * and for each upgrade the handlers object its `createEvents(c)` returns,
+ * kept as the socket's `data` and called directly (no context, no session).
  */
 import process from "node:process";
 import { Hono } from "hono";
@@ -40,8 +43,10 @@ declare const Bun: {
 };
 
 const side = process.argv[2];
-if (!["ours", "raw", "raw-arraybuffer", "hono"].includes(side)) {
-  console.error("usage: bun run bench/servers/bun_server.ts ours|raw|raw-arraybuffer|hono");
+if (!["ours", "raw", "raw-arraybuffer", "hono", "hono-contract"].includes(side)) {
+  console.error(
+    "usage: bun run bench/servers/bun_server.ts ours|raw|raw-arraybuffer|hono|hono-contract",
+  );
   process.exit(2);
 }
 
@@ -95,6 +100,38 @@ function createHonoApp(): Hono {
   return app;
 }
 
+// What `createEvents(c)` returns for each upgrade in the bench app: a
+// handlers object with its own closure, as an app's object literal makes.
+interface ContractEvents {
+  onOpen?(ws: BareSocket): void;
+  onMessage?(message: string | Uint8Array, ws: BareSocket): void;
+}
+
+// Hono's contract and nothing more: routing, the upgrade, the handlers
+// kept per socket. Bun hands the handlers its own socket.
+function createContractApp(): Hono {
+  const app = new Hono();
+  const route = (path: string, createEvents: () => ContractEvents) =>
+    app.get(path, (c) => {
+      const server = c.env as unknown as { upgrade(r: Request, o: { data: unknown }): boolean };
+      if (server.upgrade(c.req.raw, { data: createEvents() })) return new Response(null);
+      return c.text("Expected a WebSocket upgrade", 426);
+    });
+  route("/echo", () => ({ onMessage: (message, ws) => ws.send(message) }));
+  route("/fanout", () => ({ onOpen: (ws) => ws.subscribe(TOPIC) }));
+  route("/publish", () => ({ onMessage: (message, ws) => ws.publish(TOPIC, message) }));
+  return app;
+}
+
+const contract = {
+  open(ws: BareSocket) {
+    (ws.data as unknown as ContractEvents).onOpen?.(ws);
+  },
+  message(ws: BareSocket, message: string | Uint8Array) {
+    (ws.data as unknown as ContractEvents).onMessage?.(message, ws);
+  },
+};
+
 const server = side === "ours"
   ? Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: createBenchApp().fetch, websocket })
   : side === "hono"
@@ -103,6 +140,13 @@ const server = side === "ours"
     port: 0,
     fetch: createHonoApp().fetch,
     websocket: honoWebSocket,
+  })
+  : side === "hono-contract"
+  ? Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: createContractApp().fetch,
+    websocket: contract,
   })
   : Bun.serve({
     hostname: "127.0.0.1",
