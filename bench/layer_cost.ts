@@ -98,10 +98,10 @@ export function createLayerCostFigures(idleConnections = 10_000): Figure[] {
     informational: true,
     sides: { ours: "edgesocket on Bun", ws: "bare Bun, ArrayBuffer messages" },
   };
-  // The same app through Hono's own Bun helper (`hono/bun`): what the
-  // contract of Hono's helpers costs a Hono app on Bun without edgesocket,
-  // a handlers object and its closures made by `createEvents(c)` for each
-  // upgrade among it. At most that much is the target.
+  // The same app through Hono's own Bun helper (`hono/bun`): what a Hono
+  // app costs on Bun without edgesocket, the handlers object and closures
+  // that `createEvents(c)` makes for each upgrade among it. The target: no
+  // worse than Hono's own.
   const honoSides = { ours: "edgesocket on Bun", ws: "Hono's own Bun helper" };
   const honoBaseline = "the same app through Hono's own `upgradeWebSocket` from `hono/bun`";
   const viaHono: Figure = {
