@@ -8,12 +8,14 @@
  * `listening <port>`. `raw-arraybuffer` is `raw` with `ws.binaryType =
  * "arraybuffer"`: binary messages reach its handler as the ArrayBuffers that
  * edgesocket's handlers get (WHATWG's and Hono's default), where Bun's own
- * default hands over a Buffer. `hono` serves the same routes through Hono's
- * own Bun helper (`upgradeWebSocket` and `websocket` from `hono/bun`): what a
- * Hono app costs on Bun without edgesocket. `hono-contract` is the least a
- * layer under Hono's contract can keep: Hono's routing, `server.upgrade()`,
- * and for each upgrade the handlers object its `createEvents(c)` returns,
- * kept as the socket's `data` and called directly (no context, no session).
+ * default hands over a Buffer. `hono` serves `/echo` through Hono's own Bun
+ * helper (`upgradeWebSocket` and `websocket` from `hono/bun`): what a Hono
+ * app costs on Bun without edgesocket. `hono-contract` is the least a layer
+ * under Hono's contract can keep, on `/echo`: Hono's routing,
+ * `server.upgrade()`, and for each upgrade the handlers object that
+ * `createEvents(c)` would return, kept as the socket's `data` and called
+ * directly (no context, no session). Those two serve only the echo route,
+ * the one their rows measure.
  */
 import process from "node:process";
 import { Hono } from "hono";
@@ -69,8 +71,8 @@ function fetchBare(request: Request, server: BareServer): Response | undefined {
   return new Response("Expected a WebSocket upgrade\n", { status: 426 });
 }
 
-// The bench app's routes through Hono's own Bun helper. Its `ws.raw` is
-// Bun's socket: topics are Bun's native ones, as in the bare server.
+// The echo route through Hono's own Bun helper: the only route the `hono`
+// side is measured on (echo windows, idle connections).
 function createHonoApp(): Hono {
   const app = new Hono();
   app.get(
@@ -81,79 +83,43 @@ function createHonoApp(): Hono {
       },
     })),
   );
-  app.get(
-    "/fanout",
-    honoUpgradeWebSocket(() => ({
-      onOpen(_event, ws) {
-        (ws.raw as BareSocket).subscribe(TOPIC);
-      },
-    })),
-  );
-  app.get(
-    "/publish",
-    honoUpgradeWebSocket(() => ({
-      onMessage(event, ws) {
-        (ws.raw as BareSocket).publish(TOPIC, event.data as string | ArrayBuffer);
-      },
-    })),
-  );
   return app;
 }
 
-// What `createEvents(c)` returns for each upgrade in the bench app: a
-// handlers object with its own closure, as an app's object literal makes.
+// What `createEvents(c)` returns for each upgrade: a handlers object with
+// its own closure, as an app's object literal makes.
 interface ContractEvents {
-  onOpen?(ws: BareSocket): void;
-  onMessage?(message: string | Uint8Array, ws: BareSocket): void;
+  onMessage(message: string | Uint8Array, ws: BareSocket): void;
 }
 
-// Hono's contract and nothing more: routing, the upgrade, the handlers
-// kept per socket. Bun hands the handlers its own socket.
+// Hono's contract and nothing more, on the echo route: routing, the
+// upgrade, the handlers kept per socket, called with Bun's own socket.
 function createContractApp(): Hono {
   const app = new Hono();
-  const route = (path: string, createEvents: () => ContractEvents) =>
-    app.get(path, (c) => {
-      const server = c.env as unknown as { upgrade(r: Request, o: { data: unknown }): boolean };
-      if (server.upgrade(c.req.raw, { data: createEvents() })) return new Response(null);
-      return c.text("Expected a WebSocket upgrade", 426);
-    });
-  route("/echo", () => ({ onMessage: (message, ws) => ws.send(message) }));
-  route("/fanout", () => ({ onOpen: (ws) => ws.subscribe(TOPIC) }));
-  route("/publish", () => ({ onMessage: (message, ws) => ws.publish(TOPIC, message) }));
+  app.get("/echo", (c) => {
+    const server = c.env as unknown as { upgrade(r: Request, o: { data: unknown }): boolean };
+    const events: ContractEvents = { onMessage: (message, ws) => ws.send(message) };
+    if (server.upgrade(c.req.raw, { data: events })) return new Response(null);
+    return c.text("Expected a WebSocket upgrade", 426);
+  });
   return app;
 }
 
 const contract = {
-  open(ws: BareSocket) {
-    (ws.data as unknown as ContractEvents).onOpen?.(ws);
-  },
   message(ws: BareSocket, message: string | Uint8Array) {
-    (ws.data as unknown as ContractEvents).onMessage?.(message, ws);
+    (ws.data as unknown as ContractEvents).onMessage(message, ws);
   },
 };
 
-const server = side === "ours"
-  ? Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: createBenchApp().fetch, websocket })
+type Fetch = (request: Request, server: never) => Response | Promise<Response> | undefined;
+const [fetch, handlers]: [Fetch, unknown] = side === "ours"
+  ? [createBenchApp().fetch, websocket]
   : side === "hono"
-  ? Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch: createHonoApp().fetch,
-    websocket: honoWebSocket,
-  })
+  ? [createHonoApp().fetch, honoWebSocket]
   : side === "hono-contract"
-  ? Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch: createContractApp().fetch,
-    websocket: contract,
-  })
-  : Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch: fetchBare as (request: Request, server: never) => Response | undefined,
-    websocket: bare,
-  });
+  ? [createContractApp().fetch, contract]
+  : [fetchBare as Fetch, bare];
+const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch, websocket: handlers });
 console.log(`listening ${server.port}`);
 
 // JavaScriptCore's own heap statistics (`bun:jsc`): the objects alive by
