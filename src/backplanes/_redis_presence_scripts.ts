@@ -125,6 +125,13 @@ for _, process in ipairs(dead) do
     redis.call('ZREM', KEYS[1], process)
   end
 end
+-- Members still to sweep: the keys live on for the next heartbeat's sweep.
+-- Where no live process renews them, they would otherwise expire 2 TTLs
+-- after the dead process's last beat, and its members past what the sweeps
+-- in between could take would vanish without their leave.
+if #redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, 1) > 0 then
+  for k = 1, 4 do redis.call('PEXPIRE', KEYS[k], ARGV[5]) end
+end
 return out
 `);
 

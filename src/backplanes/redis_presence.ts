@@ -37,7 +37,11 @@ export interface RedisPresenceOptions extends
   ttl?: number;
   /** The most members `list()` returns, oldest first; past it the list is `partial: "capped"` (default 1,000). */
   maxListed?: number;
-  /** The most expired members one process removes from one topic per heartbeat (default 1,000). */
+  /**
+   * The most expired members one process removes from one topic per
+   * heartbeat (default 1,000). A dead process with more members takes more
+   * heartbeats to sweep; each of them still gets its leave.
+   */
   maxSweep?: number;
 }
 

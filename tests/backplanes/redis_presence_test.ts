@@ -292,6 +292,37 @@ test("createRedisPresence(): maxListed caps list() (partial: capped, oldest firs
   }
 });
 
+test("createRedisPresence(): a dead process's members all get their leave, however many sweeps they take", async () => {
+  const redis = await startRedis();
+  const url = `redis://127.0.0.1:${redis.port}`;
+  const ttl = 600;
+  // One member per sweep, a sweep every ttl / 3: 7 members take 7 sweeps,
+  // past the keys' own TTL (2 ttl from the dead process's last beat), and
+  // no live process has members in the topic to renew them.
+  const a = createRedisPresence({ url, ttl, maxSweep: 1 });
+  let peer: ServerProcess | undefined;
+  try {
+    await until(() => a.connected, "connection");
+    const left: string[] = [];
+    a.watch("many", (event) => {
+      if (event.type === "leave") left.push(event.member.id);
+    });
+    peer = await startPeer(url, "many", 7, ttl);
+    peer.process.kill("SIGKILL");
+    await peer.stop();
+    peer = undefined;
+    await until(() => left.length === 7, "every leave", ttl * 40).catch((error) => {
+      throw new Error(`${error.message}: left ${left}`);
+    });
+    assert.deepEqual(left.toSorted(), [0, 1, 2, 3, 4, 5, 6].map((i) => `peer-${i}`));
+    assert.deepEqual(await a.list("many"), []);
+  } finally {
+    if (peer) peer.process.kill("SIGKILL");
+    await a.close();
+    await redis.stop();
+  }
+});
+
 test("createRedisPresence(): an ACL user with only the documented commands, keys and channels", async () => {
   const port = freePort();
   const redis = await startProcess("redis-server", [
