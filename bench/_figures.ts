@@ -304,6 +304,20 @@ export function createFigures(options: FigureOptions): Figure[] {
         `ArrayBuffer of its own (bench/servers/ws_server_arraybuffer.cjs); ${window}; no GC forced`,
       samples: {},
     },
+    {
+      id: "echo-views",
+      title: "echo on Node, 64 clients × 16 in flight × 1 KiB, edgesocket's handler taking " +
+        "Uint8Array views (the route's `binaryType: \"uint8array\"`) as ws's takes Buffers",
+      baseline: "ws server with bufferutil (its default Buffers, the echo row's samples)",
+      unit: "k msgs/s",
+      scale: 1e3,
+      target: 3,
+      informational: true,
+      method: `${C_CLIENT}, \`echo\` mode on /echo-views, as echo: the echo app's route with ` +
+        '`binaryType: "uint8array"` (bench/servers/edgesocket_server.ts), each message a view ' +
+        `of the bytes as read, as ws's Buffers are; ${window}; no GC forced`,
+      samples: {},
+    },
     ...idleFigures(options.idleConnections, ""),
     ...(options.idleLarge ? idleFigures(options.idleLarge, "-large") : []),
     {

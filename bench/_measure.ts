@@ -228,10 +228,10 @@ export class Measurer {
     side: Side,
     bundle: string,
     mode: string,
-    flags: Record<string, number>,
+    flags: Record<string, number | string>,
   ): Promise<Sample> {
     return await this.#quietest(
-      `${mode} ${side}`,
+      `${mode} ${side}${flags.path ? ` ${flags.path}` : ""}`,
       () => this.#withServer(side, bundle, (server) => this.#runLoad(server, mode, flags)),
     );
   }
@@ -587,7 +587,11 @@ export class Measurer {
     }
   }
 
-  async #runLoad(server: Server, mode: string, flags: Record<string, number>): Promise<Sample> {
+  async #runLoad(
+    server: Server,
+    mode: string,
+    flags: Record<string, number | string>,
+  ): Promise<Sample> {
     return await this.#runClient(mode, {
       port: server.port,
       "server-pid": server.process.pid,
@@ -601,7 +605,7 @@ export class Measurer {
   // its own CPU and its core's load in each sample. `handshake-raw` is
   // `handshake`; fan-out's `extra` (its open loop's latency and CPU) is
   // spread into the detail, as bench/fan_out.ts's latencySample() reads it.
-  async #runClient(mode: string, flags: Record<string, number>): Promise<Sample> {
+  async #runClient(mode: string, flags: Record<string, number | string>): Promise<Sample> {
     const loadgenMode = mode === "handshake-raw" ? "handshake" : mode;
     if (loadgenMode !== "echo" && loadgenMode !== "handshake" && loadgenMode !== "fanout") {
       throw new TypeError(`Unknown load mode: ${mode}`);

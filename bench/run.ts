@@ -216,6 +216,7 @@ async function runLoadRound(plan: Plan, round: number, group: string): Promise<v
       const sample = await measure.load(side, plan.server(side), "echo", echo);
       plan.record("echo", side, sample);
       if (side === "ours") plan.record("echo-arraybuffer", "ours", sample);
+      if (side === "ws") plan.record("echo-views", "ws", sample);
     }
     // ws with ArrayBuffer messages: started as a server script of its own.
     plan.record(
@@ -223,6 +224,13 @@ async function runLoadRound(plan: Plan, round: number, group: string): Promise<v
       "ws",
       await measure.load("ours", `${benchDir}servers/ws_server_arraybuffer.cjs`, "echo", echo),
     );
+    // edgesocket's route that hands views (binaryType "uint8array"), against
+    // the same ws samples: both hand the handler the bytes as read.
+    const views = await measure.load("ours", plan.server("ours"), "echo", {
+      ...echo,
+      path: "/echo-views",
+    });
+    plan.record("echo-views", "ours", views);
   } else if (group === "idle") {
     const sizes: Array<[number, string]> = [[config.idleConnections, ""]];
     if (config.idleLarge) sizes.push([config.idleLarge, "-large"]);

@@ -16,6 +16,7 @@ import type { ResumeSessionRecord, SessionStore } from "./session_store.ts";
 import type { SocketDriver } from "./socket_driver.ts";
 import { type SubscriptionOwner, TopicSubscription } from "./topic_subscription.ts";
 import {
+  type BinaryType,
   createCloseEvent,
   createErrorEvent,
   createEvent,
@@ -84,6 +85,8 @@ export interface ResumableSessionInit {
   data: unknown;
   /** The route's handlers. */
   events: WebSocketEvents;
+  /** The route's `binaryType` option. */
+  binaryType?: BinaryType | "uint8array";
   /** A record from the store, for a session resumed on this process. */
   record?: ResumeSessionRecord;
 }
@@ -195,6 +198,9 @@ export class ResumableSession implements SubscriptionOwner {
       this,
     );
     this.context.attach(new SessionDriver(this));
+    if (init.binaryType && init.binaryType !== "arraybuffer") {
+      this.context.binaryType = init.binaryType as BinaryType;
+    }
   }
 
   /** The highest client message id handed to `onMessage`. */
@@ -565,7 +571,9 @@ export class ResumableSession implements SubscriptionOwner {
   #convert(data: string | Uint8Array): MessageData {
     if (typeof data === "string") return data;
     // Decoded from base64 into a buffer of its own: no copy needed.
-    return this.context.binaryType === "blob"
+    const type: string = this.context.binaryType;
+    if (type === "uint8array") return data as unknown as MessageData;
+    return type === "blob"
       ? new Blob([data as Uint8Array<ArrayBuffer>])
       : data.buffer as ArrayBuffer;
   }

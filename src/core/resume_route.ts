@@ -6,6 +6,7 @@ import { ResumableSession, type ResumeHost } from "./resumable_session.ts";
 import type { ResumeOptions } from "./resume_options.ts";
 import { type ResumeAcceptor, ResumeTransport } from "./resume_transport.ts";
 import type { ResumeSessionRecord, SessionStore } from "./session_store.ts";
+import type { BinaryType } from "./web_socket_events.ts";
 import type { WebSocketEvents } from "./web_socket_session.ts";
 
 /** What one upgrade gives its socket: the request's closures. */
@@ -15,7 +16,9 @@ export interface ResumeUpgrade {
   /** What the request was authenticated as (the route's `identify`). */
   identify: () => string | Promise<string>;
   /** The route's handlers and `ws.data`, made for a new session only. */
-  open: () => Promise<{ events: WebSocketEvents; data: unknown }>;
+  open: () => Promise<
+    { events: WebSocketEvents; data: unknown; binaryType?: BinaryType | "uint8array" }
+  >;
 }
 
 // This process's sessions of one store: connected ones and those waiting
@@ -203,7 +206,7 @@ export class ResumeRoute implements ResumeHost, ResumeAcceptor {
           record && record.owner === owner && record.path === path &&
           (record.expires === undefined || record.expires > Date.now())
         ) {
-          const { events } = await upgrade.open();
+          const { events, binaryType } = await upgrade.open();
           if (transport.closed || this.#live.byKey.has(key)) return transport.close(1013, "Retry");
           const session = new ResumableSession(this, {
             id: record.id,
@@ -214,6 +217,7 @@ export class ResumeRoute implements ResumeHost, ResumeAcceptor {
             url,
             data: record.data,
             events,
+            binaryType,
             record,
           });
           this.#live.byKey.set(key, session);
@@ -222,7 +226,7 @@ export class ResumeRoute implements ResumeHost, ResumeAcceptor {
         }
       }
     }
-    const { events, data } = await upgrade.open();
+    const { events, data, binaryType } = await upgrade.open();
     if (transport.closed) return;
     const token = createRandomId(32);
     const key = await hashToken(token);
@@ -236,6 +240,7 @@ export class ResumeRoute implements ResumeHost, ResumeAcceptor {
       url,
       data,
       events,
+      binaryType,
     });
     this.#live.byKey.set(key, session);
     transport.session = session;

@@ -198,6 +198,7 @@ export class ObjectResume<D> implements ResumeTopics<D> {
       origins?: readonly string[] | ((origin: string) => boolean);
       data?: (c: C) => D | Promise<D>;
       maxMessageSize?: number;
+      binaryType?: "arraybuffer" | "blob" | "uint8array";
       topics?: (data: D) => string[];
       resume: DurableObjectRouteResume<C> | true;
     },
@@ -234,6 +235,9 @@ export class ObjectResume<D> implements ResumeTopics<D> {
       m: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
       z: { o: owner, h: createRandomId(9), s: Phase.Hello, n: topics },
     };
+    if (options.binaryType && options.binaryType !== "arraybuffer") {
+      attachment.b = options.binaryType;
+    }
     const ws = this.context(socket, attachment);
     // Before accepting: data too large for an attachment refuses the upgrade.
     ws.save();
@@ -642,7 +646,7 @@ export class ObjectResume<D> implements ResumeTopics<D> {
 
 function convert<D>(ws: ResumableObjectContext<D>, data: string | Uint8Array): MessageData {
   if (typeof data === "string") return data;
-  return ws.binaryType === "blob"
-    ? new Blob([data as Uint8Array<ArrayBuffer>])
-    : data.buffer as ArrayBuffer;
+  const type: string = ws.binaryType;
+  if (type === "uint8array") return data as unknown as MessageData;
+  return type === "blob" ? new Blob([data as Uint8Array<ArrayBuffer>]) : data.buffer as ArrayBuffer;
 }

@@ -15,6 +15,7 @@ import type { SendData } from "../core/send_data.ts";
 import type { ResumeSessionRecord } from "../core/session_store.ts";
 import type { SocketDriver } from "../core/socket_driver.ts";
 import { WebSocketContext } from "../core/web_socket_context.ts";
+import type { BinaryType } from "../core/web_socket_events.ts";
 import type { Membership } from "./durable_object_presence.ts";
 
 /** @internal What a resume socket keeps in its attachment, beside `ws.data` and its topics. */
@@ -47,6 +48,8 @@ export interface ResumeAttachment {
   p: string;
   m: number;
   z: ResumeState;
+  /** `binaryType`, when not `"arraybuffer"`. */
+  b?: BinaryType | "uint8array";
 }
 
 /** @internal What the context asks of the resume side it belongs to. */
@@ -131,6 +134,7 @@ export class ResumableObjectContext<D> extends WebSocketContext<D, WebSocket> {
     this.maxMessageSize = attachment.m;
     this.#topics = new Set(attachment.t);
     this.memberships = new Map(Object.entries(attachment.z.y ?? {}));
+    if (attachment.b) this.binaryType = attachment.b as BinaryType;
     this.attach(new ResumeDriver(this));
   }
 
@@ -208,6 +212,7 @@ export class ResumableObjectContext<D> extends WebSocketContext<D, WebSocket> {
       m: this.maxMessageSize,
       z: this.state,
     };
+    if (this.binaryType !== "arraybuffer") attachment.b = this.binaryType;
     try {
       this.socket.serializeAttachment(attachment);
     } catch (error) {

@@ -86,8 +86,11 @@ export interface DurableObjectWebSocketsOptions {
 }
 
 /** Options for {@linkcode DurableObjectWebSockets.upgradeWebSocket}. */
-export interface DurableObjectUpgradeOptions<D, C = Context>
-  extends Pick<UpgradeWebSocketOptions<D, C>, "protocols" | "origins" | "data" | "maxMessageSize"> {
+export interface DurableObjectUpgradeOptions<D, C = Context> extends
+  Pick<
+    UpgradeWebSocketOptions<D, C>,
+    "protocols" | "origins" | "data" | "maxMessageSize" | "binaryType"
+  > {
   /**
    * Topics the socket is in from the start. They are also its tags (at most
    * 10), so `ctx.getWebSockets(topic)` finds it (not a resume socket's: a
@@ -114,8 +117,8 @@ interface Attachment {
   p: string;
   /** `maxMessageSize` (0: none). */
   m: number;
-  /** `binaryType`, when not `"arraybuffer"`. */
-  b?: BinaryType;
+  /** `binaryType`, when not `"arraybuffer"` (`"uint8array"`: the route's option). */
+  b?: BinaryType | "uint8array";
   /** Presence, where the socket is a member: topic → [member id, metadata, joined at (ms)]. */
   r?: Record<string, Membership>;
 }
@@ -163,7 +166,7 @@ class HibernatableContext<D> extends WebSocketContext<D, WebSocket> {
     this.#topics = new Set(attachment.t);
     this.memberships = new Map(Object.entries(attachment.r ?? {}));
     this.maxMessageSize = attachment.m;
-    if (attachment.b) this.binaryType = attachment.b;
+    if (attachment.b) this.binaryType = attachment.b as BinaryType;
     // Workers do not report what is queued.
     this.attach(new WebSocketDriver(socket, { reportsBuffered: false }));
   }
@@ -404,7 +407,7 @@ export class DurableObjectWebSockets<D = unknown> {
     { protocol, session, limits }: AcceptedUpgrade,
     topicsOf: ((data: D) => string[]) | undefined,
   ): Promise<Response> {
-    const { data, url } = session.context as WebSocketContext<D, unknown>;
+    const { data, url, binaryType } = session.context as WebSocketContext<D, unknown>;
     const topics = [...new Set(topicsOf?.(data) ?? [])];
     topics.forEach(assertTopic);
     const pair = new WebSocketPair();
@@ -416,6 +419,7 @@ export class DurableObjectWebSockets<D = unknown> {
       p: protocol,
       m: limits.maxMessageSize,
     };
+    if (binaryType !== "arraybuffer") attachment.b = binaryType;
     // Before accepting, so data too large for an attachment refuses the
     // upgrade instead of leaving a socket that would forget it.
     storeAttachment(socket, attachment);
@@ -633,7 +637,8 @@ export class DurableObjectWebSockets<D = unknown> {
   }
 }
 
-function convert(message: string | ArrayBuffer, type: BinaryType): MessageData {
+function convert(message: string | ArrayBuffer, type: string): MessageData {
   if (typeof message === "string" || type === "arraybuffer") return message;
+  if (type === "uint8array") return new Uint8Array(message) as unknown as MessageData;
   return new Blob([message]);
 }

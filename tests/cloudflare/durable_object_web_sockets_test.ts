@@ -174,6 +174,14 @@ test("DurableObjectWebSockets: the auto-response answers ping without running on
 });
 
 test("DurableObjectWebSockets: ws.data and topics survive hibernation; pings do not wake the object", async () => {
+  // A binaryType "uint8array" route, in a room of its own: its views too
+  // come back from the attachment. Opened first: every new object takes
+  // the next instance number, and ada's must be the last one made.
+  const carol = await openWs(port, "/bytes/sleepy-bytes?user=carol");
+  assert.equal((await next(carol)).type, "welcome");
+  carol.ws.send(new Uint8Array(3));
+  assert.deepEqual(await next(carol), { type: "binary", view: true, length: 3 });
+  const carolBefore = await ask(carol, "whoami");
   const ada = await join("sleepy", "ada");
   const bob = await join("sleepy", "bob");
   await next(ada);
@@ -219,7 +227,12 @@ test("DurableObjectWebSockets: ws.data and topics survive hibernation; pings do 
   // onClose after the wake still knows who left.
   ada.ws.close(1000);
   assert.deepEqual(await next(bob), { type: "leave", user: "ada", code: 1000 });
-  await closeAll(ada, bob);
+  // Carol's object was evicted as well (a new instance answers), and her
+  // socket still gets views.
+  carol.ws.send(new Uint8Array(5));
+  assert.deepEqual(await next(carol), { type: "binary", view: true, length: 5 });
+  assert.notEqual((await ask(carol, "whoami")).instance, carolBefore.instance);
+  await closeAll(ada, bob, carol);
 });
 
 test("DurableObjectWebSockets: wrangler dev stops", async () => {

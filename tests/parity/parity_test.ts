@@ -13,6 +13,8 @@ import type { ServerProcess } from "../_util/server_process.ts";
 import { rawRequest, upgradeRequest } from "../_util/tcp_client.ts";
 import { CANNOT, isCI, type RuntimeName, START } from "./_runtimes.ts";
 import { openWs, within } from "./_ws_client.ts";
+import { concat, frame, randomBytes } from "../_util/chunking.ts";
+import { hashBytes } from "../fixtures/app.ts";
 
 interface Target {
   name: RuntimeName;
@@ -58,6 +60,35 @@ async function seenFor(port: number, user: string) {
     await new Promise((r) => setTimeout(r, 50));
   }
   return [];
+}
+
+/** Reads server frames (unmasked) until a text frame, and returns its text; pongs are skipped. */
+async function readTextFrame(conn: Deno.Conn): Promise<string> {
+  let buffered = new Uint8Array(0);
+  const chunk = new Uint8Array(65536);
+  for (;;) {
+    while (buffered.length >= 2) {
+      const opcode = buffered[0] & 0x0f;
+      let length = buffered[1] & 0x7f;
+      let at = 2;
+      if (length === 126) {
+        if (buffered.length < 4) break;
+        length = (buffered[2] << 8) | buffered[3];
+        at = 4;
+      } else if (length === 127) throw new Error("unexpected 64-bit length");
+      if (buffered.length < at + length) break;
+      const payload = buffered.subarray(at, at + length);
+      if (opcode === 1) return new TextDecoder().decode(payload);
+      if (opcode === 8) throw new Error(`closed: ${(payload[0] << 8) | payload[1]}`);
+      buffered = buffered.slice(at + length);
+    }
+    const n = await within(conn.read(chunk), "a text frame");
+    if (n === null) throw new Error("connection ended before a text frame");
+    const next = new Uint8Array(buffered.length + n);
+    next.set(buffered);
+    next.set(chunk.subarray(0, n), buffered.length);
+    buffered = next;
+  }
 }
 
 const CASES: Array<[string, (t: Target) => Promise<void>]> = [
@@ -118,6 +149,54 @@ const CASES: Array<[string, (t: Target) => Promise<void>]> = [
     assert.equal(textOf((await c.next()).data), "blob 5");
     c.ws.close();
     await c.closed;
+  }],
+
+  ['hands binary as intact Uint8Array views on a binaryType "uint8array" route', async (t) => {
+    const c = await openWs(t.port, "/bytes");
+    const sent = [new Uint8Array([1, 2, 3]), new Uint8Array(0), randomBytes(100_000, 7)];
+    for (const bytes of sent) c.ws.send(bytes);
+    c.ws.send("check");
+    assert.deepEqual(JSON.parse(textOf((await c.next()).data)), {
+      binaryType: "uint8array",
+      kept: sent.map((bytes) => ({ length: bytes.length, hash: hashBytes(bytes) })),
+    });
+    c.ws.send("arraybuffer");
+    c.ws.send(new Uint8Array(4));
+    assert.equal(textOf((await c.next()).data), "arraybuffer 4");
+    c.ws.close();
+    await c.closed;
+  }],
+
+  ["keeps each view intact however the frames are split and fragmented", async (t) => {
+    const response = await rawRequest(t.port, upgradeRequest("/bytes"));
+    assert.equal(response.status, 101);
+    const { conn } = response;
+    const big = randomBytes(70_000, 11);
+    const messages = [new Uint8Array([9, 8, 7]), randomBytes(3_000, 5), big];
+    const bytes = concat([
+      frame(2, messages[0]),
+      // The second message in three fragments, a ping between them.
+      frame(2, messages[1].subarray(0, 1_000), { fin: false }),
+      frame(9, new Uint8Array([1])),
+      frame(0, messages[1].subarray(1_000, 2_000), { fin: false }),
+      frame(0, messages[1].subarray(2_000), { fin: true }),
+      frame(2, big),
+      frame(1, new TextEncoder().encode("check")),
+    ]);
+    // Chops of 1 to 4,096 bytes, each its own write, so the server reads
+    // headers and payloads in pieces.
+    for (let at = 0, i = 0; at < bytes.length; i++) {
+      const size = 1 + (i * 7919) % 4096;
+      await conn.write(bytes.subarray(at, at + size));
+      at += size;
+      if (i % 8 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    const text = await readTextFrame(conn);
+    conn.close();
+    assert.deepEqual(JSON.parse(text), {
+      binaryType: "uint8array",
+      kept: messages.map((m) => ({ length: m.length, hash: hashBytes(m) })),
+    });
   }],
 
   ["sends exactly a view's bytes", async ({ port }) => {
