@@ -6,6 +6,8 @@ import { FaultProxy } from "../_util/fault_proxy.ts";
 /** What the server saw. */
 export interface ServerLog {
   messages: string[];
+  /** On `/bytes` (binaryType "uint8array"): each binary message, as `ws.binaryType:kind:bytes`. */
+  binary: string[];
   opens: number;
   closes: number[];
 }
@@ -16,6 +18,7 @@ export interface ResumeServer {
   proxy: FaultProxy;
   url: string;
   plainUrl: string;
+  bytesUrl: string;
   close(): Promise<void>;
 }
 
@@ -25,7 +28,7 @@ defaultPubSub.useHistory(new MemoryHistoryStore({ maxEntries: 20_000 }), {
 
 /** Starts the server and a proxy (no faults unless asked). */
 export function startResumeServer(options: { retention?: number } = {}): ResumeServer {
-  const log: ServerLog = { messages: [], opens: 0, closes: [] };
+  const log: ServerLog = { messages: [], binary: [], opens: 0, closes: [] };
   const app = new Hono();
   app.get(
     "/ws",
@@ -43,6 +46,17 @@ export function startResumeServer(options: { retention?: number } = {}): ResumeS
     }), { resume: { retention: options.retention ?? 30_000 } }),
   );
   app.get("/plain", upgradeWebSocket(() => ({ onOpen: (_e, ws) => ws.send("plain") })));
+  app.get(
+    "/bytes",
+    upgradeWebSocket(() => ({
+      onMessage(e, ws) {
+        const data: unknown = e.data;
+        const kind = data instanceof Uint8Array ? "view" : data?.constructor.name;
+        const bytes = data instanceof Uint8Array ? [...data].join(",") : "";
+        log.binary.push(`${ws.binaryType}:${kind}:${bytes}`);
+      },
+    }), { resume: { retention: 30_000 }, binaryType: "uint8array" }),
+  );
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
   const proxy = FaultProxy.start({
     target: { port: server.addr.port },
@@ -55,6 +69,7 @@ export function startResumeServer(options: { retention?: number } = {}): ResumeS
     proxy,
     url: `ws://127.0.0.1:${proxy.port}/ws`,
     plainUrl: `ws://127.0.0.1:${proxy.port}/plain`,
+    bytesUrl: `ws://127.0.0.1:${proxy.port}/bytes`,
     async close() {
       await proxy.close();
       await server.shutdown();

@@ -91,6 +91,21 @@ Deno.test("ResumableWebSocket resends what was not acknowledged after a cut; onM
   await server.close();
 });
 
+Deno.test('a resumable route with binaryType "uint8array" hands views, after a resume too', async () => {
+  const server = startResumeServer();
+  const socket = new ResumableWebSocket(server.bytesUrl, FAST);
+  await nextEvent(socket, "open");
+  socket.send(new Uint8Array([1, 2, 3]));
+  await waitFor(() => server.log.binary.length === 1, "the first message");
+  server.proxy.cutAll();
+  socket.send(new Uint8Array([4, 5]));
+  await nextEvent<ResumedEvent>(socket, "resumed");
+  await waitFor(() => server.log.binary.length === 2, "the message sent while cut");
+  assert.deepEqual(server.log.binary, ["uint8array:view:1,2,3", "uint8array:view:4,5"]);
+  await closeClient(socket);
+  await server.close();
+});
+
 Deno.test("ResumableWebSocket dispatches reconnecting with full-jitter delays, gives up, and reconnect() still works", async () => {
   const server = startResumeServer();
   const socket = new ResumableWebSocket(server.url, {
