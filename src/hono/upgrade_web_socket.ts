@@ -62,8 +62,8 @@ export interface UpgradeWebSocketOptions<D = unknown, C = Context> {
    * a handler may change): `"arraybuffer"` (the default, Hono's and
    * WHATWG's), `"blob"`, or `"uint8array"`: a `Uint8Array` over the bytes
    * as they were read, with no copy, as `ws` hands a Node `Buffer` and Bun
-   * its `"uint8array"`. On Node an `ArrayBuffer` per message costs about a
-   * third of an echo's throughput; a view costs nothing. Hono types
+   * its `"uint8array"`. On Node an `ArrayBuffer` per message costs about
+   * 30% of an echo's throughput; a view costs nothing. Hono types
    * `event.data` without `Uint8Array`: cast it (`event.data as Uint8Array`).
    * A view may share its `buffer` with the other bytes of the same read:
    * use the view, not its `buffer`.
