@@ -283,7 +283,7 @@ export function createBunWebSocketHandler(
         );
       }
       // Bun's own Uint8Array for a route that asked for views: no
-      // ArrayBuffer per message (which costs Bun itself some 15–19%).
+      // ArrayBuffer made for each message.
       ws.binaryType = (state.session.context.binaryType as string) === "uint8array"
         ? "uint8array"
         : "arraybuffer";
