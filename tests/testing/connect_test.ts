@@ -121,3 +121,34 @@ Deno.test("a route's `protocol` (Deno's and hono/deno's option) answers that one
   other.close(1000);
   await other.closed;
 });
+
+Deno.test("a binaryType other than arraybuffer, blob or uint8array is refused when the route is made", () => {
+  assert.throws(
+    () => upgradeWebSocket(() => ({}), { binaryType: "nodebuffer" as never }),
+    (error: unknown) =>
+      error instanceof TypeError && /binaryType must be .*: nodebuffer/.test(error.message),
+  );
+  // The three it takes make routes.
+  for (const binaryType of ["arraybuffer", "blob", "uint8array"] as const) {
+    assert.equal(typeof upgradeWebSocket(() => ({}), { binaryType }), "function");
+  }
+});
+
+Deno.test('connect() to a binaryType "uint8array" route: views in, and the same bytes back', async () => {
+  const views = new Hono().get(
+    "/",
+    upgradeWebSocket(() => ({
+      onMessage(e, ws) {
+        const data: unknown = e.data;
+        ws.send(data instanceof Uint8Array ? `view ${data.length} ${ws.binaryType}` : "not a view");
+        if (data instanceof Uint8Array) ws.send(data);
+      },
+    }), { binaryType: "uint8array" }),
+  );
+  const ws = await connect(views, "/");
+  ws.send(new Uint8Array([7, 8, 9]));
+  assert.equal(await ws.nextMessage(), "view 3 uint8array");
+  assert.deepEqual(await ws.nextMessage(), new Uint8Array([7, 8, 9]));
+  ws.close();
+  await ws.closed;
+});
