@@ -33,6 +33,17 @@ Deno.test("createNodeWebSocket() upgrades through @hono/node-server's serve() on
     assert.equal((await slow.next()).data, "slow x");
     slow.ws.close(1000);
     await slow.closed;
+    // Middleware headers reach the 101 under @hono/node-server's own
+    // Response: cors copies the answer into a new one, secure-headers sets
+    // its headers after next().
+    const guarded = await rawRequest(
+      server.port,
+      upgradeRequest("/guarded", { Origin: "http://good.example" }),
+    );
+    guarded.conn.close();
+    assert.equal(guarded.status, 101);
+    assert.equal(guarded.headers.get("access-control-allow-origin"), "http://good.example");
+    assert.equal(guarded.headers.get("x-content-type-options"), "nosniff");
     // A route without upgradeWebSocket, and no route: the handshake fails
     // with the app's answer.
     for (const [path, status] of [["/plain", 200], ["/nowhere", 404]] as const) {
