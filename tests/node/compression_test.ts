@@ -15,6 +15,7 @@ import {
   startProcess,
 } from "../_util/server_process.ts";
 import { concat, frame, hex } from "../_util/chunking.ts";
+import { hashBytes } from "../_util/hash_bytes.ts";
 import { rawRequest, type RawResponse, readToEnd, upgradeRequest } from "../_util/tcp_client.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -194,6 +195,32 @@ for (const [runtime, start] of RUNTIMES) {
           [0x8a, toHex(new TextEncoder().encode("ping"))],
           [0x88, "03e8"],
         ]);
+      } finally {
+        await server.stop();
+      }
+    },
+  });
+
+  Deno.test({
+    name:
+      `serve() on ${runtime} with compression: a binaryType "uint8array" route's views of inflated messages stay intact`,
+    ...opts,
+    async fn() {
+      const server = await start();
+      try {
+        const c = await openWs(server.port, "/views", { threshold: 0 });
+        assert.equal(c.header(), "permessage-deflate");
+        // Compressed, with the context kept between them, and one large
+        // enough to inflate through several of zlib's output chunks.
+        const sent = [BINARY, new Uint8Array([1, 2, 3]), BINARY.subarray(5, 200_000), BINARY];
+        for (const bytes of sent) c.ws.send(bytes);
+        c.ws.send("?check");
+        assert.deepEqual(
+          JSON.parse(await c.next() as string),
+          sent.map((bytes) => [bytes.length, hashBytes(bytes)]),
+        );
+        c.ws.close(1000);
+        await c.closed;
       } finally {
         await server.stop();
       }

@@ -14,7 +14,7 @@ import { rawRequest, upgradeRequest } from "../_util/tcp_client.ts";
 import { CANNOT, isCI, type RuntimeName, START } from "./_runtimes.ts";
 import { openWs, within } from "./_ws_client.ts";
 import { concat, frame, randomBytes } from "../_util/chunking.ts";
-import { hashBytes } from "../fixtures/app.ts";
+import { hashBytes } from "../_util/hash_bytes.ts";
 
 interface Target {
   name: RuntimeName;
