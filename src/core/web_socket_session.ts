@@ -293,16 +293,14 @@ export class WebSocketSession<D = unknown, R = unknown> implements Subscriber {
   private convert(data: RawMessageData): MessageData {
     if (typeof data === "string") return data;
     const type: string = this.#ctx.binaryType;
-    // A route's "uint8array": the bytes as read (the codec's view, Bun's
-    // own Uint8Array), or a view over the runtime's ArrayBuffer.
-    if (type === "uint8array" && !(data instanceof Blob)) {
-      return (data instanceof Uint8Array ? data : new Uint8Array(data)) as unknown as MessageData;
-    }
     // The runtime's own ArrayBuffer as it is (Deno, Bun, Workers): a view
     // over it would cost an allocation per message only to find it again.
     if (type === "arraybuffer" && data instanceof ArrayBuffer) return data;
     if (data instanceof Blob) return data;
     const bytes = data instanceof Uint8Array ? data : new Uint8Array(data as ArrayBuffer);
+    // A route's "uint8array": the bytes as read (the codec's view, Bun's
+    // own Uint8Array), or a view over the runtime's ArrayBuffer.
+    if (type === "uint8array") return bytes as unknown as MessageData;
     const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
       ? bytes.buffer as ArrayBuffer
       : Uint8Array.prototype.slice.call(bytes).buffer;
