@@ -14,7 +14,7 @@ import { rawRequest, upgradeRequest } from "../_util/tcp_client.ts";
 import { CANNOT, isCI, type RuntimeName, START } from "./_runtimes.ts";
 import { openWs, within } from "./_ws_client.ts";
 import { concat, frame, randomBytes } from "../_util/chunking.ts";
-import { hashBytes } from "../_util/hash_bytes.ts";
+import { viewReport } from "../_util/kept_views.ts";
 
 interface Target {
   name: RuntimeName;
@@ -156,10 +156,7 @@ const CASES: Array<[string, (t: Target) => Promise<void>]> = [
     const sent = [new Uint8Array([1, 2, 3]), new Uint8Array(0), randomBytes(100_000, 7)];
     for (const bytes of sent) c.ws.send(bytes);
     c.ws.send("check");
-    assert.deepEqual(JSON.parse(textOf((await c.next()).data)), {
-      binaryType: "uint8array",
-      kept: sent.map((bytes) => ({ length: bytes.length, hash: hashBytes(bytes) })),
-    });
+    assert.deepEqual(JSON.parse(textOf((await c.next()).data)), viewReport(sent));
     c.ws.send("arraybuffer");
     c.ws.send(new Uint8Array(4));
     assert.equal(textOf((await c.next()).data), "arraybuffer 4");
@@ -193,10 +190,7 @@ const CASES: Array<[string, (t: Target) => Promise<void>]> = [
     }
     const text = await readTextFrame(conn);
     conn.close();
-    assert.deepEqual(JSON.parse(text), {
-      binaryType: "uint8array",
-      kept: messages.map((m) => ({ length: m.length, hash: hashBytes(m) })),
-    });
+    assert.deepEqual(JSON.parse(text), viewReport(messages));
   }],
 
   ["sends exactly a view's bytes", async ({ port }) => {
