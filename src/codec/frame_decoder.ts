@@ -253,8 +253,11 @@ export class FrameDecoder {
     const header = this.#header ??= new Uint8Array(14);
     if (this.#headerFill < 2) {
       header[this.#headerFill++] = chunk[pos++];
-      if (this.#headerFill < 2 || pos === chunk.length) return pos;
+      if (this.#headerFill < 2) return pos;
     }
+    // Even at the chunk's end: the two bytes may be the whole header (an
+    // empty unmasked frame, a server's `81 00` or `88 00`), which must not
+    // wait for the next chunk, and they are checked now, not later.
     const need = this.headerSize(header[0], header[1]);
     const take = Math.min(need - this.#headerFill, chunk.length - pos);
     header.set(chunk.subarray(pos, pos + take), this.#headerFill);
@@ -309,6 +312,11 @@ export class FrameDecoder {
         if (!fin) fail(CloseCode.ProtocolError, "Fragmented control frame");
         if (len7 > 125) {
           fail(CloseCode.ProtocolError, "Control frame payload over 125 bytes");
+        }
+        // §5.5.1: a close body is empty or starts with a 2-byte code. Failed
+        // at the header, as ws does, not after waiting for the one byte.
+        if (opcode === Opcode.Close && len7 === 1) {
+          fail(CloseCode.ProtocolError, "Close payload of 1 byte");
         }
         break;
       default:

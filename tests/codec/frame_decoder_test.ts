@@ -140,6 +140,58 @@ Deno.test("FrameDecoder.push() reads boundary lengths 0, 125, 126, 127, 65535, 6
   assert.deepEqual(seen[0].payload, big);
 });
 
+Deno.test("FrameDecoder.push() delivers each frame in the push that brings its last byte, in both roles", () => {
+  // Empty frames too: a server's `81 00` or `88 00` is a whole frame in two
+  // bytes, and a client that waited for more would never answer the close.
+  for (const role of ["client", "server"] as const) {
+    const mask = role === "server" ? undefined : null;
+    const frames = [
+      frame(1, new Uint8Array(0), { mask }),
+      frame(2, new Uint8Array(0), { mask }),
+      frame(9, new Uint8Array(0), { mask }),
+      frame(1, text("a"), { fin: false, mask }),
+      frame(0, new Uint8Array(0), { mask }),
+      frame(2, randomBytes(126), { mask }),
+      frame(2, randomBytes(300), { mask, len64: true }),
+      frame(8, new Uint8Array(0), { mask }),
+    ];
+    const ends: number[] = [];
+    for (const f of frames) ends.push((ends.at(-1) ?? 0) + f.length);
+    const bytes = concat(frames);
+    const framesEndingBy = (at: number) => ends.filter((end) => end <= at).length;
+    // Byte by byte, and every split of the stream in two.
+    const seen: Seen[] = [];
+    const decoder = new FrameDecoder({
+      onData: (payload, opcode) => seen.push({ kind: "data", opcode, payload }),
+      onControl: (opcode, payload) => seen.push({ kind: "control", opcode, payload }),
+    }, { role });
+    for (let i = 0; i < bytes.length; i++) {
+      decoder.push(bytes.slice(i, i + 1));
+      assert.equal(
+        seen.length,
+        framesEndingBy(i + 1),
+        `${role}, byte by byte, after byte ${i + 1}`,
+      );
+    }
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const first = decodeAll([bytes.slice(0, cut)], { role });
+      assert.equal(first.length, framesEndingBy(cut), `${role}, cut at ${cut}`);
+      const all = decodeAll([bytes.slice(0, cut), bytes.slice(cut)], { role });
+      assert.equal(all.length, frames.length, `${role}, cut at ${cut}`);
+    }
+  }
+});
+
+Deno.test("FrameDecoder.push() checks a header's first two bytes in the push that brings the second", () => {
+  // An unmasked frame to a server, cut after its second byte: 1002 then.
+  const decoder = new FrameDecoder({ onData: () => {}, onControl: () => {} }, { role: "server" });
+  decoder.push(new Uint8Array([0x81]));
+  assert.throws(
+    () => decoder.push(new Uint8Array([0x05])),
+    (e) => e instanceof ProtocolError && e.closeCode === 1002,
+  );
+});
+
 Deno.test("FrameDecoder.push() hands out views of the chunk for whole payloads", () => {
   const chunk = concat([
     frame(2, new Uint8Array(300).fill(9)),
@@ -193,6 +245,12 @@ Deno.test("FrameDecoder.push() rejects protocol violations with 1002", () => {
   // A 126-byte ping; a fragmented ping.
   failsWith(frame(9, new Uint8Array(126)), 1002);
   failsWith(frame(9, text("x"), { fin: false }), 1002);
+  // A close frame whose body is one byte (§5.5.1): 1002 from its header
+  // alone, before the byte, as ws fails it (a 0- or 2-byte body passes).
+  failsWith(frame(8, new Uint8Array([3])), 1002);
+  failsWith(frame(8, new Uint8Array([3])).subarray(0, 6), 1002);
+  eachChunking(frame(8, new Uint8Array(0)), (seen) => assert.equal(seen.length, 1));
+  eachChunking(frame(8, new Uint8Array([3, 232])), (seen) => assert.equal(seen.length, 1));
   // Continuation without a message; a new message inside a fragmented one.
   failsWith(frame(0, text("x")), 1002);
   failsWith(
