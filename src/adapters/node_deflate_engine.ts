@@ -45,6 +45,7 @@ class NodeDeflateStream implements DeflateStream {
   #stream: ZlibInternals;
   #handle: ZlibHandle;
   #error: string | undefined;
+  ended = false;
 
   constructor(stream: ZlibInternals) {
     this.#stream = stream;
@@ -69,6 +70,7 @@ class NodeDeflateStream implements DeflateStream {
     let rest: Uint8Array[] | undefined;
     let total = 0;
     this.#error = undefined;
+    this.ended = false;
     for (;;) {
       handle.writeSync(SYNC_FLUSH, input, inOffset, inLength, out, 0, SCRATCH_SIZE);
       if (this.#error !== undefined) throw new Error(`zlib: ${this.#error}`);
@@ -87,7 +89,16 @@ class NodeDeflateStream implements DeflateStream {
       inOffset += inLength - inLeft;
       inLength = inLeft;
       // Output space left over: zlib has flushed everything.
-      if (outLeft !== 0) break;
+      if (outLeft !== 0) {
+        // And input left over: the DEFLATE stream ended (a block with
+        // BFINAL set, RFC 7692 §7.2.3.4) and zlib takes nothing past it.
+        // What follows is dropped and the next write starts a new stream,
+        // as ws does: without the reset every later message would inflate
+        // to nothing.
+        this.ended = inLeft !== 0;
+        if (this.ended) handle.reset();
+        break;
+      }
     }
     if (first === undefined) return new Uint8Array(0);
     if (rest === undefined) return first;

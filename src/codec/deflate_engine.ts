@@ -10,10 +10,20 @@ export interface DeflateStream {
    * @param input The bytes.
    * @param maxOutput Stop once the output would pass this many bytes
    * (inflation's bomb guard); the stream must be reset or closed after.
+   * Inflating, the input past the end of a DEFLATE stream (a block with
+   * BFINAL set, RFC 7692 §7.2.3.4) is dropped, {@linkcode DeflateStream.ended} says so,
+   * and the next write starts a fresh stream.
+   *
    * @returns All the output, or `null` when it passed `maxOutput`.
    * @throws {Error} When inflating bytes that are not valid DEFLATE data.
    */
   write(input: Uint8Array, maxOutput?: number): Uint8Array | null;
+  /**
+   * Whether the last `write()` reached the end of a DEFLATE stream (a
+   * block with BFINAL set) and dropped what followed it: the next write
+   * starts a fresh stream. An engine without it is taken never to end one.
+   */
+  readonly ended?: boolean;
   /** Forgets the sliding window: the next write starts a fresh context. */
   reset(): void;
   /** Releases the stream's memory now; it is not used again. */

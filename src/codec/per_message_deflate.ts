@@ -237,8 +237,10 @@ export class PerMessageDeflate {
     let out: Uint8Array;
     try {
       out = payload.length > 0 ? this.#inflate(stream, payload) : EMPTY;
-      if (fin) {
-        // RFC 7692 §7.2.2: append the tail the sender removed.
+      // RFC 7692 §7.2.2: append the tail the sender removed, unless the
+      // payload ended the DEFLATE stream (BFINAL, §7.2.3.4): the tail would
+      // begin the next message's fresh stream with a broken block.
+      if (fin && !(payload.length > 0 && stream.ended)) {
         const last = this.#inflate(stream, TAIL);
         if (last.length > 0) out = out.length > 0 ? join(out, last) : last;
       }

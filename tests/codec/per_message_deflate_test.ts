@@ -99,6 +99,38 @@ Deno.test("WebSocketProtocol inflates the RFC 7692 §7.2.3 examples, whole, byte
   }
 });
 
+Deno.test("WebSocketProtocol inflates §7.2.3.4's BFINAL Hello and the messages after it, in a fresh context", () => {
+  // A sender that flushes with BFINAL set starts a new DEFLATE stream for
+  // its next message: the receiver must too, or every later message
+  // inflates to nothing (zlib takes no input past a final block).
+  const wire = concat([
+    // §7.2.3.4 as the RFC gives it: the final block, then a 0x00 that the
+    // appended tail completes into an empty stored block.
+    frame(Opcode.Text, hex("f3 48 cd c9 c9 07 00 00"), RSV1),
+    // Then a fresh stream, and §7.2.3.2's back-reference into it.
+    frame(Opcode.Text, hex("f2 48 cd c9 c9 07 00"), RSV1),
+    frame(Opcode.Text, hex("f2 00 11 00 00"), RSV1),
+    // The final block without the 0x00, in two fragments.
+    frame(Opcode.Binary, hex("f3 48 cd"), { rsv: 4, fin: false }),
+    frame(Opcode.Continuation, hex("c9 c9 07 00")),
+    frame(Opcode.Text, hex("f2 48 cd c9 c9 07 00"), RSV1),
+  ]);
+  for (const [how, chunks] of chunkings(wire)) {
+    const r = run(chunks);
+    assert.deepEqual(r.texts, ["Hello", "Hello", "Hello", "Hello"], how);
+    assert.deepEqual(r.binaries, [text.encode("Hello")], how);
+    assert.deepEqual(r.closes, [], how);
+  }
+  // Without context takeover too (each message on the shared inflater).
+  const alone = concat([
+    frame(Opcode.Text, hex("f3 48 cd c9 c9 07 00 00"), RSV1),
+    frame(Opcode.Text, hex("f2 48 cd c9 c9 07 00"), RSV1),
+  ]);
+  for (const [how, chunks] of chunkings(alone)) {
+    assert.deepEqual(run(chunks, { clientNoContextTakeover: true }).texts, ["Hello", "Hello"], how);
+  }
+});
+
 Deno.test("WebSocketProtocol inflates §7.2.3.2's shared-context Hello only with context takeover", () => {
   const wire = concat([
     frame(Opcode.Text, hex("f2 48 cd c9 c9 07 00"), RSV1),
