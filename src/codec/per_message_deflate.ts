@@ -153,6 +153,11 @@ export class PerMessageDeflate {
    * @returns The compressed payload.
    */
   compress(data: Uint8Array): Uint8Array {
+    // RFC 7692 §7.2.3.6: an empty message is the one octet 0x00. zlib
+    // would give nothing at all after a flush (it skips a second flush in
+    // a row), and an empty payload inflates, with the tail appended, to a
+    // broken block that fails the peer's next message.
+    if (data.length === 0) return new Uint8Array(1);
     let stream: DeflateStream;
     if (this.#deflateNoContext) {
       const bits = this.#deflateBits, level = this.#level, memLevel = this.#memLevel;

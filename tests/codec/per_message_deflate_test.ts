@@ -73,6 +73,29 @@ Deno.test("PerMessageDeflate.compress() gives the RFC 7692 §7.2.3.1 and §7.2.3
   assert.deepEqual(fresh.compress(text.encode("Hello")), hex("f2 48 cd c9 c9 07 00"));
 });
 
+Deno.test("PerMessageDeflate.compress() makes an empty message the one octet 0x00 (§7.2.3.6), which the next message inflates after", () => {
+  for (const serverNoContextTakeover of [false, true]) {
+    const pmd = create({ serverNoContextTakeover });
+    const hello = pmd.compress(text.encode("Hello"));
+    // After a flush zlib would give nothing at all: an empty payload that,
+    // with the tail appended, leaves the peer's inflater in a broken block.
+    const empty = pmd.compress(new Uint8Array(0));
+    assert.deepEqual(empty, hex("00"), `no context takeover: ${serverNoContextTakeover}`);
+    const again = pmd.compress(text.encode("Hello"));
+    pmd.close();
+    const peer = create({ clientNoContextTakeover: serverNoContextTakeover });
+    const read = [hello, empty, again].map((payload) =>
+      new TextDecoder().decode(peer.decompress(payload, true) as Uint8Array)
+    );
+    peer.close();
+    assert.deepEqual(
+      read,
+      ["Hello", "", "Hello"],
+      `no context takeover: ${serverNoContextTakeover}`,
+    );
+  }
+});
+
 Deno.test("WebSocketProtocol inflates the RFC 7692 §7.2.3 examples, whole, byte by byte and in random splits", () => {
   const wire = concat([
     // §7.2.3.1: one frame, then in two fragments.
